@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+
+/** A command module adds its command (and subcommands) to the program. */
+export type RegisterCommand = (program: Command) => void;
+
+/** Every command of the CLI, in the order --help lists them. */
+export const commands: RegisterCommand[] = [];
