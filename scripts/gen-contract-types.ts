@@ -45,7 +45,6 @@ function readSchemas(dir: string): SchemaFile[] {
     });
 }
 
-
 function docComment(doc: Json | undefined, indent = ''): string {
   if (typeof doc !== 'string' || doc === '') return '';
   return `${indent}/** ${doc.replace(/\*\//g, '*\\/')} */\n`;
@@ -89,7 +88,8 @@ class Emitter {
       }
     }
     if (Array.isArray(schema)) return schema.map((s) => this.typeOf(s)).join(' | ');
-    if (schema === null || typeof schema !== 'object') throw new Error(`bad schema ${JSON.stringify(schema)}`);
+    if (schema === null || typeof schema !== 'object')
+      throw new Error(`bad schema ${JSON.stringify(schema)}`);
     const type = schema.type as Json;
     switch (type) {
       case 'array':
@@ -111,17 +111,23 @@ class Emitter {
         this.named.set(schema.name as string, name);
         const fields = (schema.fields as JsonObject[]).map((f) => {
           const logical =
-            typeof f.type === 'object' && f.type !== null && !Array.isArray(f.type) ? f.type.logicalType : undefined;
+            typeof f.type === 'object' && f.type !== null && !Array.isArray(f.type)
+              ? f.type.logicalType
+              : undefined;
           const unionLogical = Array.isArray(f.type)
             ? f.type.some((b) => typeof b === 'object' && b !== null && !Array.isArray(b) && b.logicalType)
             : false;
           let doc = typeof f.doc === 'string' ? f.doc : '';
-          if (logical === 'timestamp-millis' || unionLogical) doc = `${doc} (timestamp-millis: ms since the epoch)`.trim();
+          if (logical === 'timestamp-millis' || unionLogical)
+            doc = `${doc} (timestamp-millis: ms since the epoch)`.trim();
           if (f.default !== undefined) doc = `${doc}\n@defaultValue \`${JSON.stringify(f.default)}\``.trim();
-          const comment = doc === '' ? '' : `  /**\n${doc
-            .split('\n')
-            .map((l) => `   * ${l}`)
-            .join('\n')}\n   */\n`;
+          const comment =
+            doc === ''
+              ? ''
+              : `  /**\n${doc
+                  .split('\n')
+                  .map((l) => `   * ${l}`)
+                  .join('\n')}\n   */\n`;
           return `${comment}  ${f.name as string}: ${this.typeOf(f.type)};\n`;
         });
         this.declare(name, `${docComment(schema.doc)}export interface ${name} {\n${fields.join('')}}\n`);
@@ -143,7 +149,9 @@ class Emitter {
 }
 
 /** The text of contract/types.generated.ts for the schemas in `dir`, formatted with prettier. */
-export async function generateContractTypes(dir = join(projectRoot(), 'contract', 'schemas')): Promise<string> {
+export async function generateContractTypes(
+  dir = join(projectRoot(), 'contract', 'schemas'),
+): Promise<string> {
   const files = readSchemas(dir);
   const declarations = new Map<string, string>();
   const top = new Map<string, string>();
