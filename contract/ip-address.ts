@@ -43,29 +43,24 @@ export function ipToBytes(text: string): Buffer {
   if (halves.length > 2) throw invalid(text);
   const head = parseGroups(halves[0], text);
   const tail = halves.length === 2 ? parseGroups(halves[1], text) : [];
-  // An embedded IPv4 address counts as two groups and must come last.
-  const all = [...head, ...tail];
-  const last = all[all.length - 1];
-  const v4Tail = last !== undefined && last.includes('.');
-  const groupCount = all.length + (v4Tail ? 1 : 0);
+  // An embedded IPv4 address counts as two groups and may only be the address's last part.
+  const lastPart = halves.length === 2 ? tail : head;
+  const v4Tail = lastPart.length > 0 && lastPart[lastPart.length - 1].includes('.');
+  const groupCount = head.length + tail.length + (v4Tail ? 1 : 0);
   if (halves.length === 2 ? groupCount > 7 : groupCount !== 8) throw invalid(text);
-  const writeGroups = (groups: string[], at: number): number => {
-    for (const g of groups) {
-      if (g.includes('.')) {
-        if (g !== last || !parseV4(g, out, at)) throw invalid(text);
-        at += 4;
+  const writeGroups = (groups: string[], at: number): void => {
+    groups.forEach((g, i) => {
+      if (groups === lastPart && i === groups.length - 1 && v4Tail) {
+        if (!parseV4(g, out, at)) throw invalid(text);
       } else {
         if (!HEX_GROUP.test(g)) throw invalid(text);
         out.writeUInt16BE(parseInt(g, 16), at);
         at += 2;
       }
-    }
-    return at;
+    });
   };
   writeGroups(head, 0);
-  const tailBytes = tail.length * 2 + (v4Tail && tail.length > 0 ? 2 : 0);
-  if (halves.length === 2) writeGroups(tail, 16 - tailBytes);
-  else if (v4Tail && head.length !== 7) throw invalid(text);
+  if (halves.length === 2) writeGroups(tail, 16 - (tail.length + (v4Tail ? 1 : 0)) * 2);
   return out;
 }
 
