@@ -2,7 +2,8 @@
  * Generates contract/types.generated.ts from the Avro schemas in contract/schemas/.
  *
  * Usage: `npx tsx scripts/gen-contract-types.ts` (writes the file) or `--check` (exits 1 when the
- * file on disk differs from what the schemas give). A test runs the same check.
+ * file on disk differs from what the schemas give), or `--lock` (records new schemas' fingerprints
+ * in contract/schemas.lock.json). Tests run the same checks.
  *
  * Mapping: record → interface, enum → union of string literals, fixed/bytes → Buffer,
  * int/long/float/double → number (long with logicalType timestamp-millis: ms since the epoch),
@@ -208,7 +209,36 @@ export async function generateContractTypes(
   return format(out.join('\n'), { ...options, parser: 'typescript' });
 }
 
+export const LOCK_PATH = 'contract/schemas.lock.json';
+
+/**
+ * `--lock`: adds the fingerprint of every schema missing from contract/schemas.lock.json. It never
+ * changes an existing entry: a released schema is immutable; change it by adding a new version.
+ */
+function lock(): void {
+  // Imported here so that generating types never depends on the contract code it generates for.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { SchemaCatalog } =
+    require('../contract/schema-catalog') as typeof import('../contract/schema-catalog');
+  const catalog = SchemaCatalog.fromDirectory();
+  const path = join(projectRoot(), LOCK_PATH);
+  const current = JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>;
+  for (const name of catalog.names()) {
+    const fp = catalog.get(name)?.fingerprint as string;
+    if (current[name] !== undefined && current[name] !== fp) {
+      throw new Error(
+        `${name} changed after release (${current[name]} → ${fp}); add ${name.replace(/v\d+$/, 'v<N+1>')} instead`,
+      );
+    }
+    current[name] = fp;
+  }
+  const sorted = Object.fromEntries(Object.entries(current).sort(([a], [b]) => a.localeCompare(b)));
+  writeFileSync(path, `${JSON.stringify(sorted, null, 2)}\n`);
+  process.stdout.write(`wrote ${LOCK_PATH}\n`);
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--lock')) return lock();
   const text = await generateContractTypes();
   const target = join(projectRoot(), GENERATED_PATH);
   if (process.argv.includes('--check')) {

@@ -12,7 +12,7 @@ import {
   type FlowV1,
   type RecordKind,
 } from '../contract';
-import { GENERATED_PATH, generateContractTypes } from '../scripts/gen-contract-types';
+import { GENERATED_PATH, LOCK_PATH, generateContractTypes } from '../scripts/gen-contract-types';
 import { samples } from './contract-samples';
 
 // Compile-time: the flow schema carries exactly the FlowRecord's fields (the build fails on drift).
@@ -50,6 +50,23 @@ describe('contract types and schema files', () => {
       closedAt: true, observedAt: true, preexisting: true,
     }; // prettier-ignore
     assert.deepEqual(Object.keys(model).sort(), [...FIELD_NAMES.flow].sort());
+  });
+
+  it('when a released schema is compared with contract/schemas.lock.json, then its canonical form has not changed', () => {
+    const locked = JSON.parse(readFileSync(join(projectRoot(), LOCK_PATH), 'utf8')) as Record<string, string>;
+    const catalog = SchemaCatalog.default();
+    assert.deepEqual(
+      Object.keys(locked).sort(),
+      catalog.names(),
+      'new schema: run npx tsx scripts/gen-contract-types.ts --lock',
+    );
+    for (const name of catalog.names()) {
+      assert.equal(
+        catalog.get(name)?.fingerprint,
+        locked[name],
+        `${name} changed after release: add a new version instead`,
+      );
+    }
   });
 
   it('when the schema folder is listed, then every file is <kind>.v<N>.avsc in namespace io.nettopo', () => {
