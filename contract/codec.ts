@@ -88,9 +88,17 @@ export class Codec {
   }
 
   /**
-   * Decodes a message value given its headers (kafkajs' `message.headers`).
+   * Decodes a message value given its headers (kafkajs' `message.headers`) into the newest
+   * schema's shape. Records are avsc record instances: their own enumerable properties are the
+   * schema's fields.
    * @param expectedKind - when given, a message of another kind is rejected (`wrong-kind`).
    */
+  decode<K extends RecordKind>(
+    value: Buffer | null | undefined,
+    headers: IHeaders | undefined,
+    expectedKind: K,
+  ): { kind: K; schema: string; record: ContractRecords[K] };
+  decode(value: Buffer | null | undefined, headers: IHeaders | undefined): DecodedRecord;
   decode(
     value: Buffer | null | undefined,
     headers: IHeaders | undefined,

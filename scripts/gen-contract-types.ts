@@ -15,6 +15,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { projectRoot } from '../common/paths';
+import { SchemaCatalog } from '../contract/schema-catalog';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
@@ -216,10 +217,6 @@ export const LOCK_PATH = 'contract/schemas.lock.json';
  * changes an existing entry: a released schema is immutable; change it by adding a new version.
  */
 function lock(): void {
-  // Imported here so that generating types never depends on the contract code it generates for.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { SchemaCatalog } =
-    require('../contract/schema-catalog') as typeof import('../contract/schema-catalog');
   const catalog = SchemaCatalog.fromDirectory();
   const path = join(projectRoot(), LOCK_PATH);
   const current = JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>;
