@@ -1,5 +1,6 @@
 export * from './codec';
 export * from './contract-schema';
+export * from './dead-letter';
 export * from './errors';
 export * from './flow-conversion';
 export * from './ids';

@@ -10,6 +10,7 @@ import {
   TOPICS,
   UnknownSchemaError,
   LATEST_SCHEMA,
+  toDeadLetter,
   type RecordKind,
 } from '../contract';
 import { NettopoError } from '../common/errors';
@@ -193,5 +194,38 @@ describe('contract codec', () => {
     delete noComm.comm;
     const { value, headers } = codec.encode('flow', noComm as never);
     assert.equal((codec.decode(value, headers).record as typeof flow).comm, null);
+  });
+});
+
+describe('contract dead letters', () => {
+  it('when a message cannot be decoded, then its dead-letter record keeps bytes, headers and reason and encodes', () => {
+    const codec = new Codec();
+    const message = {
+      key: Buffer.from(HOST_ID),
+      value: Buffer.from([1, 2, 3]),
+      headers: { [SCHEMA_HEADER]: Buffer.from('flow.v7'), traceparent: [Buffer.from('a'), Buffer.from('b')] },
+      offset: '184467',
+    };
+    let error: unknown;
+    try {
+      codec.decode(message.value, message.headers, 'flow');
+    } catch (err) {
+      error = err;
+    }
+    const dead = toDeadLetter({ topic: 'nettopo.flows.v1', partition: 2, message }, error, 1_764_000_000_000);
+    assert.equal(dead.reason, 'unknown-schema');
+    assert.match(dead.detail, /^UnknownSchemaError: .*flow\.v7/);
+    assert.deepEqual(
+      dead.headers.map((h) => [h.key, h.value?.toString()]),
+      [
+        [SCHEMA_HEADER, 'flow.v7'],
+        ['traceparent', 'a'],
+        ['traceparent', 'b'],
+      ],
+    );
+    const m = codec.message('deadletter', dead);
+    assert.equal(m.topic, 'nettopo.deadletter.v1');
+    assert.equal(m.message.key, 'nettopo.flows.v1/2/184467');
+    assert.deepEqual(plain(codec.decode(m.message.value, m.message.headers, 'deadletter').record), dead);
   });
 });
