@@ -99,7 +99,10 @@ static __always_inline void closed(const struct sock *sk, __u64 cookie, int olds
 			count(CNT_CLOSE_UNKNOWN);
 		return;
 	}
-	read_endpoints(&f->c, sk);
+	/* by now a time-wait socket may have taken over the local port: keep what we had */
+	if (!f->c.sport)
+		read_endpoints(&f->c, sk);
+	f->c.state = TCP_CLOSE;
 	f->closed_ns = bpf_ktime_get_boot_ns();
 	f->srtt_us = read_srtt_us(sk);
 	/* the kernel's own count covers the whole life of flows opened live */

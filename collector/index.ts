@@ -1,0 +1,4 @@
+export * from './flow-record';
+export * from './native';
+export * from './native-records';
+export * from './native-unavailable-error';
