@@ -120,7 +120,13 @@ int BPF_PROG(handle_set_state, const struct sock *sk, int oldstate, int newstate
 {
 	__u64 cookie;
 
-	if (!is_inet_tcp(sk))
+	/* only these transitions matter: leave the others before any work */
+	if (newstate != TCP_LISTEN && newstate != TCP_CLOSE && newstate != TCP_SYN_SENT &&
+	    newstate != TCP_ESTABLISHED)
+		return 0;
+	if (sk->__sk_common.skc_family != AF_INET && sk->__sk_common.skc_family != AF_INET6)
+		return 0;
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	cookie = bpf_get_socket_cookie((void *)sk);
 

@@ -90,7 +90,7 @@ function ipv6Text(b: Buffer, off: number): string {
   // the longest run of two or more zero groups becomes '::' (RFC 5952)
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -2,12 +2,7 @@ import { NettopoError } from '../common/errors';
 
 /** Why the native collector cannot run here. */
 export type NativeUnavailableReason =
-  | 'not-built'
-  | 'not-root'
-  | 'no-btf'
-  | 'no-bpf'
-  | 'load-failed'
-  | 'unknown';
+  'not-built' | 'not-root' | 'no-btf' | 'no-bpf' | 'load-failed' | 'unknown';
 
 /**
  * The native collector could not be loaded or opened: the addon is not built, the process is not

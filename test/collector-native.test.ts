@@ -95,8 +95,14 @@ describe('collector-native (real kernel)', function () {
       assert.equal(done.received, 70001);
       assert.equal(served.received, 123457);
 
-      const c = await store.waitFor('client end', (f) => endpoint(net, net.a, done.localPort!, port)(f) && f.closed);
-      const s = await store.waitFor('server end', (f) => endpoint(net, net.b, port, done.localPort!)(f) && f.closed);
+      const c = await store.waitFor(
+        'client end',
+        (f) => endpoint(net, net.a, done.localPort!, port)(f) && f.closed,
+      );
+      const s = await store.waitFor(
+        'server end',
+        (f) => endpoint(net, net.b, port, done.localPort!)(f) && f.closed,
+      );
       assert.deepEqual(
         { role: c.role, pid: c.pid, comm: c.comm, sent: c.bytesSent, received: c.bytesReceived },
         { role: 'client', pid: done.pid, comm: done.comm, sent: 123457, received: 70001 },
@@ -120,7 +126,15 @@ describe('collector-native (real kernel)', function () {
     const { net, port } = world();
     const server = peer(net.b, { role: 'server', host: HOST_B.v4, port, reply: 5000, io: 'sr' });
     const listening = await server.waitFor('listening');
-    const client = peer(net.a, { role: 'client', host: HOST_B.v4, port, hold: true, before: 1000, send: 777, io: 'rw' });
+    const client = peer(net.a, {
+      role: 'client',
+      host: HOST_B.v4,
+      port,
+      hold: true,
+      before: 1000,
+      send: 777,
+      io: 'rw',
+    });
     const connected = await client.waitFor('connected');
     await new Promise((r) => setTimeout(r, 300)); // the server has read the first 1000 bytes
 
@@ -129,7 +143,9 @@ describe('collector-native (real kernel)', function () {
       const snap = decodeFlows(late.snapshot());
       const cs = snap.find(endpoint(net, net.a, connected.localPort!, port));
       const ss = snap.find(endpoint(net, net.b, port, connected.localPort!));
-      const ls = snap.find((f) => f.netns === net.inode(net.b) && f.role === 'listener' && f.localPort === port);
+      const ls = snap.find(
+        (f) => f.netns === net.inode(net.b) && f.role === 'listener' && f.localPort === port,
+      );
       assert.ok(cs && ss && ls, 'client, server and listener found by the snapshot');
       assert.deepEqual([cs.role, cs.pid, cs.preexisting], ['client', connected.pid, true]);
       assert.deepEqual([ss.role, ss.pid, ss.preexisting], ['server', listening.pid, true]);
@@ -175,10 +191,19 @@ describe('collector-native (real kernel)', function () {
     const client = peer(net.a, { role: 'client', host: HOST_B.v4, port, send: 1 });
     const failed = await client.waitFor('failed');
     assert.equal(failed.errno, 111); // ECONNREFUSED
-    const f = await store.waitFor('failed connect', (x) => x.netns === net.inode(net.a) && x.remotePort === port);
-    assert.deepEqual([f.role, f.failed, f.closed, f.pid, f.comm], ['client', true, true, failed.pid, failed.comm]);
+    const f = await store.waitFor(
+      'failed connect',
+      (x) => x.netns === net.inode(net.a) && x.remotePort === port,
+    );
+    assert.deepEqual(
+      [f.role, f.failed, f.closed, f.pid, f.comm],
+      ['client', true, true, failed.pid, failed.comm],
+    );
     const deadline = Date.now() + 3000;
-    while (!events.some((e) => e.type === 'connect-failed' && e.flow.cookie === f.cookie) && Date.now() < deadline)
+    while (
+      !events.some((e) => e.type === 'connect-failed' && e.flow.cookie === f.cookie) &&
+      Date.now() < deadline
+    )
       await new Promise((r) => setTimeout(r, 50));
     assert.ok(
       events.some((e) => e.type === 'connect-failed' && e.flow.cookie === f.cookie),
@@ -199,7 +224,10 @@ describe('collector-native (real kernel)', function () {
     net.exec(net.b, 'iptables', '-D', 'INPUT', '-p', 'tcp', '--dport', String(port), '-j', 'DROP');
     const done = await client.waitFor('done', 20000);
     assert.equal(done.received, 10);
-    const c = await store.waitFor('client end', (f) => endpoint(net, net.a, connected.localPort!, port)(f) && f.closed);
+    const c = await store.waitFor(
+      'client end',
+      (f) => endpoint(net, net.a, connected.localPort!, port)(f) && f.closed,
+    );
     assert.ok(c.retransmits >= 1, `retransmits: ${c.retransmits}`);
     assert.equal(c.bytesSent, 20000);
   });
@@ -212,8 +240,14 @@ describe('collector-native (real kernel)', function () {
     const client = peer(net.a, { role: 'client', host: HOST_B.v6, port, send: 9876, io: 'rw' });
     const done = await client.waitFor('done');
     const served = await server.waitFor('served');
-    const c = await store.waitFor('client end', (f) => endpoint(net, net.a, done.localPort!, port)(f) && f.closed);
-    const s = await store.waitFor('server end', (f) => endpoint(net, net.b, port, done.localPort!)(f) && f.closed);
+    const c = await store.waitFor(
+      'client end',
+      (f) => endpoint(net, net.a, done.localPort!, port)(f) && f.closed,
+    );
+    const s = await store.waitFor(
+      'server end',
+      (f) => endpoint(net, net.b, port, done.localPort!)(f) && f.closed,
+    );
     assert.deepEqual(
       [c.family, c.localAddr, c.remoteAddr, c.role, c.bytesSent, c.bytesReceived, c.pid],
       [6, HOST_A.v6, HOST_B.v6, 'client', 9876, 4321, done.pid],

@@ -36,7 +36,9 @@ const FIXTURE = path.join(__dirname, '..', 'fixtures', 'tcp-peer.py');
 let python: string | undefined;
 
 function pythonPath(): string {
-  python ??= execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+  python ??= execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+    encoding: 'utf8',
+  }).trim();
   return python;
 }
 
