@@ -1,0 +1,270 @@
+/**
+ * The kernel side of the collector against a real kernel: test hosts in network namespaces,
+ * peers that report what they sent, and the collector's counts compared with them.
+ * Needs root, BTF and BPF; otherwise every test is skipped with the reason printed.
+ */
+import { strict as assert } from 'node:assert';
+import { Context } from 'mocha';
+import {
+  NativeCollector,
+  NativeEvent,
+  NativeFlow,
+  decodeEvents,
+  decodeFlows,
+  openNativeCollector,
+} from '../collector';
+import { FlowStore, HOST_A, HOST_B, PeerProcess, TestNetwork } from './helpers';
+
+let skipReason: string | undefined;
+let collector: NativeCollector | undefined;
+let store: FlowStore;
+const events: NativeEvent[] = [];
+const networks: TestNetwork[] = [];
+const peers: PeerProcess[] = [];
+
+function world(): { net: TestNetwork; port: number } {
+  const net = TestNetwork.create();
+  networks.push(net);
+  return { net, port: 20000 + Math.floor(Math.random() * 20000) };
+}
+
+function peer(ns: string, options: ConstructorParameters<typeof PeerProcess>[1]): PeerProcess {
+  const p = new PeerProcess(ns, options);
+  peers.push(p);
+  return p;
+}
+
+function endpoint(net: TestNetwork, ns: string, localPort: number, remotePort: number) {
+  const netns = net.inode(ns);
+  return (f: NativeFlow) => f.netns === netns && f.localPort === localPort && f.remotePort === remotePort;
+}
+
+function requireCollector(ctx: Context): NativeCollector {
+  if (!collector) {
+    console.log(`      skipped: ${skipReason}`);
+    ctx.skip();
+  }
+  return collector!;
+}
+
+describe('collector-native (real kernel)', function () {
+  this.timeout(30000);
+
+  before(function () {
+    if (process.geteuid?.() !== 0) {
+      skipReason = 'not root: the BPF collector needs root';
+      console.log(`    collector-native tests skipped: ${skipReason}`);
+      return;
+    }
+    try {
+      collector = openNativeCollector({ pollIntervalMs: 50 });
+    } catch (err) {
+      skipReason = (err as Error).message;
+      console.log(`    collector-native tests skipped: ${skipReason}`);
+      return;
+    }
+    collector.start((batch) => events.push(...decodeEvents(batch)));
+    store = new FlowStore(collector);
+  });
+
+  afterEach(function () {
+    peers.splice(0).forEach((p) => p.kill());
+    networks.splice(0).forEach((n) => n.destroy());
+  });
+
+  after(function () {
+    collector?.close();
+    assert.deepEqual(TestNetwork.leftovers(), [], 'test namespaces left behind');
+  });
+
+  it('when it opens, then every program attaches and the capabilities say so', function () {
+    const caps = requireCollector(this).capabilities();
+    for (const c of caps) assert.ok(c.attached, `${c.name} (${c.section}) not attached: ${c.error}`);
+  });
+
+  for (const io of ['sr', 'rw'] as const) {
+    const how = io === 'sr' ? 'send()/recv()' : 'write()/read()';
+    it(`when a client and a server talk with ${how}, then each end's bytes, process and role are exact`, async function () {
+      requireCollector(this);
+      const { net, port } = world();
+      const server = peer(net.b, { role: 'server', host: HOST_B.v4, port, reply: 70001, io });
+      await server.waitFor('listening');
+      const client = peer(net.a, { role: 'client', host: HOST_B.v4, port, send: 123457, io });
+      const done = await client.waitFor('done');
+      const served = await server.waitFor('served');
+      assert.equal(done.received, 70001);
+      assert.equal(served.received, 123457);
+
+      const c = await store.waitFor(
+        'client end',
+        (f) => endpoint(net, net.a, done.localPort!, port)(f) && f.closed,
+      );
+      const s = await store.waitFor(
+        'server end',
+        (f) => endpoint(net, net.b, port, done.localPort!)(f) && f.closed,
+      );
+      assert.deepEqual(
+        { role: c.role, pid: c.pid, comm: c.comm, sent: c.bytesSent, received: c.bytesReceived },
+        { role: 'client', pid: done.pid, comm: done.comm, sent: 123457, received: 70001 },
+      );
+      assert.deepEqual(
+        { role: s.role, pid: s.pid, comm: s.comm, sent: s.bytesSent, received: s.bytesReceived },
+        { role: 'server', pid: served.pid, comm: served.comm, sent: 70001, received: 123457 },
+      );
+      assert.equal(c.family, 4);
+      assert.equal(c.localAddr, HOST_A.v4);
+      assert.equal(c.remoteAddr, HOST_B.v4);
+      assert.equal(s.localAddr, HOST_B.v4);
+      assert.ok(c.connectUs > 0, 'connect latency measured');
+      assert.ok(c.cgroupId > 0 && s.cgroupId > 0, 'cgroup ids recorded');
+      assert.ok(!c.preexisting && !s.preexisting);
+    });
+  }
+
+  it('when a connection existed before the collector started, then its direction is known and its later bytes are counted', async function () {
+    requireCollector(this);
+    const { net, port } = world();
+    const server = peer(net.b, { role: 'server', host: HOST_B.v4, port, reply: 5000, io: 'sr' });
+    const listening = await server.waitFor('listening');
+    const client = peer(net.a, {
+      role: 'client',
+      host: HOST_B.v4,
+      port,
+      hold: true,
+      before: 1000,
+      send: 777,
+      io: 'rw',
+    });
+    const connected = await client.waitFor('connected');
+    await new Promise((r) => setTimeout(r, 300)); // the server has read the first 1000 bytes
+
+    const late = openNativeCollector({ pollIntervalMs: 50 });
+    try {
+      const snap = decodeFlows(late.snapshot());
+      const cs = snap.find(endpoint(net, net.a, connected.localPort!, port));
+      const ss = snap.find(endpoint(net, net.b, port, connected.localPort!));
+      const ls = snap.find(
+        (f) => f.netns === net.inode(net.b) && f.role === 'listener' && f.localPort === port,
+      );
+      assert.ok(cs && ss && ls, 'client, server and listener found by the snapshot');
+      assert.deepEqual([cs.role, cs.pid, cs.preexisting], ['client', connected.pid, true]);
+      assert.deepEqual([ss.role, ss.pid, ss.preexisting], ['server', listening.pid, true]);
+      assert.equal(snap.filter((f) => f.cookie === cs.cookie).length, 1, 'reported once');
+
+      client.release();
+      const done = await client.waitFor('done');
+      const served = await server.waitFor('served');
+      assert.equal(done.received, 5000);
+      assert.equal(served.received, 1777);
+      const lateStore = new FlowStore(late);
+      const c = await lateStore.waitFor('client end', (f) => f.cookie === cs.cookie && f.closed);
+      const s = await lateStore.waitFor('server end', (f) => f.cookie === ss.cookie && f.closed);
+      assert.deepEqual([c.role, c.bytesSent, c.bytesReceived, c.preexisting], ['client', 777, 5000, true]);
+      assert.deepEqual([s.role, s.bytesSent, s.bytesReceived, s.preexisting], ['server', 5000, 777, true]);
+    } finally {
+      late.close();
+    }
+  });
+
+  it('when connections live less than 10 ms, then none is missed', async function () {
+    requireCollector(this);
+    const { net, port } = world();
+    const n = 20;
+    const server = peer(net.b, { role: 'server', host: HOST_B.v4, port, reply: 3, connections: n });
+    await server.waitFor('listening');
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const client = peer(net.a, { role: 'client', host: HOST_B.v4, port, send: 5 });
+      ports.push((await client.waitFor('done')).localPort!);
+    }
+    for (const p of ports) {
+      const c = await store.waitFor(`client ${p}`, (f) => endpoint(net, net.a, p, port)(f) && f.closed);
+      const s = await store.waitFor(`server ${p}`, (f) => endpoint(net, net.b, port, p)(f) && f.closed);
+      assert.deepEqual([c.bytesSent, c.bytesReceived, s.bytesSent, s.bytesReceived], [5, 3, 3, 5]);
+      assert.ok((c.closedNs - c.openedNs) / 1e6 < 1000);
+    }
+  });
+
+  it('when a connect is refused, then it is recorded as a failed connect of the client', async function () {
+    requireCollector(this);
+    const { net, port } = world();
+    const client = peer(net.a, { role: 'client', host: HOST_B.v4, port, send: 1 });
+    const failed = await client.waitFor('failed');
+    assert.equal(failed.errno, 111); // ECONNREFUSED
+    const f = await store.waitFor(
+      'failed connect',
+      (x) => x.netns === net.inode(net.a) && x.remotePort === port,
+    );
+    assert.deepEqual(
+      [f.role, f.failed, f.closed, f.pid, f.comm],
+      ['client', true, true, failed.pid, failed.comm],
+    );
+    const deadline = Date.now() + 3000;
+    while (
+      !events.some((e) => e.type === 'connect-failed' && e.flow.cookie === f.cookie) &&
+      Date.now() < deadline
+    )
+      await new Promise((r) => setTimeout(r, 50));
+    assert.ok(
+      events.some((e) => e.type === 'connect-failed' && e.flow.cookie === f.cookie),
+      'a connect-failed event was delivered',
+    );
+  });
+
+  it('when packets are dropped for a moment, then retransmits are counted', async function () {
+    requireCollector(this);
+    const { net, port } = world();
+    const server = peer(net.b, { role: 'server', host: HOST_B.v4, port, reply: 10 });
+    await server.waitFor('listening');
+    const client = peer(net.a, { role: 'client', host: HOST_B.v4, port, hold: true, send: 20000 });
+    const connected = await client.waitFor('connected');
+    net.exec(net.b, 'iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(port), '-j', 'DROP');
+    client.release();
+    await new Promise((r) => setTimeout(r, 1200));
+    net.exec(net.b, 'iptables', '-D', 'INPUT', '-p', 'tcp', '--dport', String(port), '-j', 'DROP');
+    const done = await client.waitFor('done', 20000);
+    assert.equal(done.received, 10);
+    const c = await store.waitFor(
+      'client end',
+      (f) => endpoint(net, net.a, connected.localPort!, port)(f) && f.closed,
+    );
+    assert.ok(c.retransmits >= 1, `retransmits: ${c.retransmits}`);
+    assert.equal(c.bytesSent, 20000);
+  });
+
+  it('when the hosts talk over IPv6, then addresses, bytes and roles are right', async function () {
+    requireCollector(this);
+    const { net, port } = world();
+    const server = peer(net.b, { role: 'server', host: HOST_B.v6, port, reply: 4321 });
+    await server.waitFor('listening');
+    const client = peer(net.a, { role: 'client', host: HOST_B.v6, port, send: 9876, io: 'rw' });
+    const done = await client.waitFor('done');
+    const served = await server.waitFor('served');
+    const c = await store.waitFor(
+      'client end',
+      (f) => endpoint(net, net.a, done.localPort!, port)(f) && f.closed,
+    );
+    const s = await store.waitFor(
+      'server end',
+      (f) => endpoint(net, net.b, port, done.localPort!)(f) && f.closed,
+    );
+    assert.deepEqual(
+      [c.family, c.localAddr, c.remoteAddr, c.role, c.bytesSent, c.bytesReceived, c.pid],
+      [6, HOST_A.v6, HOST_B.v6, 'client', 9876, 4321, done.pid],
+    );
+    assert.deepEqual(
+      [s.family, s.localAddr, s.remoteAddr, s.role, s.bytesSent, s.bytesReceived, s.pid],
+      [6, HOST_B.v6, HOST_A.v6, 'server', 4321, 9876, served.pid],
+    );
+  });
+
+  it('when flows are read, then nothing was dropped and closed flows are gone from the map', function () {
+    const c = requireCollector(this);
+    store.read();
+    const stats = c.stats();
+    assert.equal(stats.ringbufFull, 0);
+    assert.equal(stats.flowUpdateFailed, 0);
+    assert.equal(stats.flowsEvicted, 0);
+    assert.ok(decodeFlows(c.readFlows()).every((f) => !f.closed));
+  });
+});

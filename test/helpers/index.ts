@@ -1,0 +1,3 @@
+export * from './netns';
+export * from './peer-process';
+export * from './flow-store';
