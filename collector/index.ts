@@ -11,3 +11,5 @@ export * from './native-unavailable-error';
 export * from './proc-files';
 export * from './process-info';
 export * from './process-resolver';
+export * from './flow-collector';
+export * from './flow-output';

@@ -1,4 +1,4 @@
-import { NettopoError } from '../common/errors';
+import { CollectorError } from './errors';
 
 /** Why the native collector cannot run here. */
 export type NativeUnavailableReason =
@@ -8,7 +8,7 @@ export type NativeUnavailableReason =
  * The native collector could not be loaded or opened: the addon is not built, the process is not
  * root, the kernel has no BTF or no BPF, or the BPF object failed to load. Not retriable.
  */
-export class NativeUnavailableError extends NettopoError {
+export class NativeUnavailableError extends CollectorError {
   readonly reason: NativeUnavailableReason;
 
   constructor(reason: NativeUnavailableReason, message: string, cause?: unknown) {

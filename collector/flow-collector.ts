@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import { createLogger } from '../common/log';
+import { Enricher, type FlowAttribution } from './enricher';
+import type { FlowRecord, FlowRole } from './flow-record';
+import {
+  loadNative,
+  openNativeCollector,
+  type NativeCapability,
+  type NativeCollector,
+  type NativeStats,
+} from './native';
+import { decodeEvents, decodeFlows, type NativeEvent, type NativeFlow } from './native-records';
+
+/** Which flows a collector reports; empty lists mean "all". */
+export interface FlowFilter {
+  /** Owning process ids. */
+  pids?: number[];
+  /** Local or remote ports. */
+  ports?: number[];
+  /** Container id prefixes (as `docker ps` shows, 12 characters are enough). */
+  containers?: string[];
+}
+
+/** A listening socket (for the listener table and listener records). */
+export interface ListenerInfo {
+  netns: number;
+  addr: string;
+  port: number;
+  pid: number;
+  comm: string;
+}
+
+/** Options of {@link FlowCollector}. */
+export interface FlowCollectorOptions {
+  /**
+   * How often open flows are read from the kernel and reported, ms.
+   * @defaultValue 5000
+   */
+  intervalMs?: number;
+  /** @defaultValue no filter */
+  filter?: FlowFilter;
+  /**
+   * Process whose sockets are not traced (the collector's own Kafka connections).
+   * @defaultValue the current process
+   */
+  ignorePid?: number;
+  /** @defaultValue a new Enricher */
+  enricher?: Enricher;
+}
+
+const log = createLogger('collector');
+
+/**
+ * The collector: loads the eBPF programs, snapshots pre-existing sockets, and every interval turns
+ * the kernel's per-socket counters into attributed, cumulative {@link FlowRecord}s — one per flow
+ * that changed since it was last reported, and one final record when a flow closes or fails.
+ *
+ * Attribution happens at event time (connect, accept, first byte), so a process that lives only a
+ * few milliseconds is still named with its container and pod.
+ */
+export class FlowCollector {
+  readonly runId = randomUUID();
+  private readonly intervalMs: number;
+  private readonly filter: FlowFilter;
+  private readonly ignorePid: number;
+  private readonly enricher: Enricher;
+  private native: NativeCollector | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private seq = 0;
+  private bootOffsetMs = 0;
+  /** Last reported counters per cookie, to report only flows that changed. */
+  private readonly reported = new Map<number, string>();
+  /** Listening sockets per `netns/port`. */
+  private readonly listenerTable = new Map<string, ListenerInfo>();
+  private sink: ((records: FlowRecord[]) => void) | undefined;
+
+  constructor(options: FlowCollectorOptions = {}) {
+    this.intervalMs = options.intervalMs ?? 5000;
+    this.filter = options.filter ?? {};
+    this.ignorePid = options.ignorePid ?? process.pid;
+    this.enricher = options.enricher ?? new Enricher();
+  }
+
+  get hostId(): string {
+    return this.enricher.host.hostId;
+  }
+
+  /** Which eBPF programs are active here; empty before start(). */
+  capabilities(): NativeCapability[] {
+    return this.native?.capabilities() ?? [];
+  }
+
+  stats(): NativeStats | undefined {
+    return this.native?.stats();
+  }
+
+  /** Listening sockets known now (from the snapshot and live listen events). */
+  listeners(): ListenerInfo[] {
+    return [...this.listenerTable.values()];
+  }
+
+  /**
+   * Loads and attaches the programs, then snapshots what existed before (attach first, so no
+   * connection falls between the two), and starts reporting every interval to `sink`.
+   */
+  start(sink: (records: FlowRecord[]) => void): void {
+    this.sink = sink;
+    this.bootOffsetMs = loadNative().bootTimeOffsetMs();
+    this.native = openNativeCollector({ ignorePid: this.ignorePid });
+    const caps = this.native.capabilities();
+    const missing = caps.filter((c) => !c.attached);
+    log.info(
+      `run ${this.runId}: ${caps.length - missing.length}/${caps.length} programs attached` +
+        (missing.length
+          ? `; degraded: ${missing.map((c) => `${c.name} (${c.error ?? 'not attached'})`).join(', ')}`
+          : ''),
+    );
+    this.native.start((batch) => this.onEvents(decodeEvents(batch)));
+    let preexisting = 0;
+    for (const f of decodeFlows(this.native.snapshot())) {
+      if (f.role === 'listener') this.addListener(f);
+      else preexisting++;
+    }
+    log.info(`snapshot: ${preexisting} pre-existing connections, ${this.listenerTable.size} listeners`);
+    this.timer = setInterval(() => this.flush(), this.intervalMs);
+  }
+
+  /** Reads the kernel's counters now and reports what changed. */
+  flush(): void {
+    if (!this.native || !this.sink) return;
+    const records: FlowRecord[] = [];
+    const now = Date.now();
+    for (const f of decodeFlows(this.native.readFlows())) {
+      if (f.role === 'listener') continue;
+      const ended = f.closed || f.failed;
+      const signature = `${f.bytesSent}/${f.bytesReceived}/${f.retransmits}/${f.srttUs}/${f.pid}/${f.flags}`;
+      if (!ended && this.reported.get(f.cookie) === signature) continue;
+      if (ended) this.reported.delete(f.cookie);
+      else this.reported.set(f.cookie, signature);
+      const record = this.toRecord(f, now);
+      if (this.matches(record)) records.push(record);
+    }
+    if (records.length) this.sink(records);
+  }
+
+  /** Reports the last counters, detaches everything. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (!this.native) return;
+    this.native.stop();
+    this.flush();
+    this.native.close();
+    this.native = undefined;
+  }
+
+  private onEvents(events: NativeEvent[]): void {
+    for (const e of events) {
+      const f = e.flow;
+      // Capture the owner now: the process may be gone by the next flush.
+      if (f.pid !== 0) this.enricher.attribute(f.pid, f.comm, f.cgroupId);
+      if (e.type === 'listen') this.addListener(f);
+      else if (e.type === 'unlisten') this.listenerTable.delete(`${f.netns}/${f.localPort}`);
+    }
+  }
+
+  private addListener(f: NativeFlow): void {
+    if (f.pid !== 0) this.enricher.attribute(f.pid, f.comm, f.cgroupId);
+    this.listenerTable.set(`${f.netns}/${f.localPort}`, {
+      netns: f.netns,
+      addr: f.localAddr,
+      port: f.localPort,
+      pid: f.pid,
+      comm: f.comm,
+    });
+  }
+
+  private role(f: NativeFlow): FlowRole {
+    if (f.role === 'client' || f.role === 'server') return f.role;
+    return this.listenerTable.has(`${f.netns}/${f.localPort}`) ? 'server' : 'unknown';
+  }
+
+  private toRecord(f: NativeFlow, now: number): FlowRecord {
+    const who =
+      f.pid === 0
+        ? unattributed(this.hostId)
+        : Enricher.flowFields(this.enricher.attribute(f.pid, f.comm, f.cgroupId));
+    return {
+      ...who,
+      hostId: this.hostId,
+      runId: this.runId,
+      seq: ++this.seq,
+      cookie: f.cookie,
+      netns: f.netns,
+      role: this.role(f),
+      state: f.failed ? 'failed' : f.closed ? 'closed' : 'open',
+      family: f.family,
+      localAddr: f.localAddr,
+      localPort: f.localPort,
+      remoteAddr: f.remoteAddr,
+      remotePort: f.remotePort,
+      bytesSent: f.bytesSent,
+      bytesReceived: f.bytesReceived,
+      retransmits: f.retransmits,
+      srttUs: f.srttUs,
+      connectLatencyUs: f.connectUs > 0 ? f.connectUs : null,
+      openedAt: Math.round(this.bootOffsetMs + f.openedNs / 1e6),
+      closedAt: f.closedNs > 0 ? Math.round(this.bootOffsetMs + f.closedNs / 1e6) : null,
+      observedAt: now,
+      preexisting: f.preexisting,
+    };
+  }
+
+  private matches(r: FlowRecord): boolean {
+    const { pids, ports, containers } = this.filter;
+    if (pids?.length && !pids.includes(r.pid)) return false;
+    if (ports?.length && !ports.includes(r.localPort) && !ports.includes(r.remotePort)) return false;
+    if (containers?.length && !containers.some((c) => r.containerId?.startsWith(c))) return false;
+    return true;
+  }
+}
+
+/** Owner fields of a socket no process was attributed to yet (a passive open seen in softirq). */
+function unattributed(hostId: string): FlowAttribution {
+  return {
+    hostId,
+    pid: 0,
+    processStartTime: 0,
+    comm: '',
+    cgroupId: 0,
+    containerId: null,
+    containerRuntime: null,
+    podUid: null,
+  };
+}
