@@ -49,10 +49,17 @@ export class PeerProcess {
   private readonly waiters: Array<() => void> = [];
   private stderr = '';
 
-  constructor(ns: string, options: PeerOptions) {
-    this.child = spawn('ip', ['netns', 'exec', ns, pythonPath(), FIXTURE, JSON.stringify(options)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+  /**
+   * @param cgroupDir - a cgroup v2 directory the peer runs in (it moves itself there before exec,
+   * so it never runs outside it)
+   */
+  constructor(ns: string, options: PeerOptions, cgroupDir?: string) {
+    const argv = ['ip', 'netns', 'exec', ns, pythonPath(), FIXTURE, JSON.stringify(options)];
+    this.child = cgroupDir
+      ? spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroupDir, ...argv], {
+          stdio: ['pipe', 'pipe', 'pipe'],
+        })
+      : spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
       this.reports.push(JSON.parse(line) as PeerReport);
       this.waiters.splice(0).forEach((w) => w());

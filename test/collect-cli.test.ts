@@ -1,0 +1,173 @@
+/**
+ * `nettopo collect` end to end, as a user runs it: the CLI in its own process, two test hosts in
+ * network namespaces, a server inside a kubepods-shaped cgroup (a containerd container of a pod)
+ * and a client inside a docker-shaped one; the JSON lines it prints are compared with what the
+ * peers report they sent and received.
+ * Needs root and a BPF-capable kernel; otherwise skipped with the reason printed.
+ */
+import { strict as assert } from 'node:assert';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import * as readline from 'node:readline';
+import type { FlowRecord } from '../collector';
+import { cgroupTestSkipReason, TestCgroups } from './helpers/cgroups';
+import { HOST_A, HOST_B, PeerProcess, TestNetwork } from './helpers';
+
+const CLI = join(__dirname, '..', 'cli', 'main.ts');
+
+/** Runs `nettopo collect` and gathers the records it prints; resolves once the programs are attached. */
+class CollectRun {
+  readonly records: FlowRecord[] = [];
+  private readonly child: ChildProcess;
+  private stderr = '';
+
+  private constructor(args: string[]) {
+    this.child = spawn(process.execPath, ['--require', 'tsx/cjs', CLI, 'collect', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      this.records.push(JSON.parse(line) as FlowRecord);
+    });
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+  }
+
+  static async start(args: string[]): Promise<CollectRun> {
+    const run = new CollectRun(args);
+    const deadline = Date.now() + 20000;
+    while (!/snapshot: /.test(run.stderr)) {
+      if (run.child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`nettopo collect did not start: ${run.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return run;
+  }
+
+  /** The newest record matching, waiting (bounded) until one in a final state arrives. */
+  async final(match: (r: FlowRecord) => boolean, timeoutMs = 10000): Promise<FlowRecord> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.records.filter(match).pop();
+      if (found && found.state !== 'open') return found;
+      if (Date.now() > deadline)
+        throw new Error(`no final record; got ${JSON.stringify(found)}; stderr: ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async stop(): Promise<string> {
+    if (this.child.exitCode === null) {
+      const exited = new Promise((r) => this.child.once('exit', r));
+      this.child.kill('SIGINT');
+      await exited;
+    }
+    return this.stderr;
+  }
+}
+
+describe('nettopo collect (real kernel, CLI)', function () {
+  this.timeout(60000);
+  let skip: string | null = null;
+  let net: TestNetwork | undefined;
+  let cgroups: TestCgroups | undefined;
+  let run: CollectRun | undefined;
+  const peers: PeerProcess[] = [];
+
+  before(function () {
+    skip = process.geteuid?.() !== 0 ? 'needs root (loads eBPF programs)' : cgroupTestSkipReason();
+    if (skip) {
+      console.log(`    skipped: ${skip}`);
+      this.skip();
+    }
+  });
+
+  afterEach(async function () {
+    peers.splice(0).forEach((p) => p.kill());
+    await run?.stop();
+    run = undefined;
+    net?.destroy();
+    net = undefined;
+    await cgroups?.cleanup();
+    cgroups = undefined;
+  });
+
+  it('when a pod talks to a docker container on another host, then each end is attributed to its process, container and pod, with exact bytes and the right direction', async function () {
+    net = TestNetwork.create();
+    cgroups = TestCgroups.create();
+    const podUid = randomUUID();
+    const serverContainer = randomBytes(32).toString('hex');
+    const clientContainer = randomBytes(32).toString('hex');
+    const serverCgroup = cgroups.mkdir(
+      `kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${podUid.replace(/-/g, '_')}.slice/cri-containerd-${serverContainer}.scope`,
+    );
+    const clientCgroup = cgroups.mkdir(`system.slice/docker-${clientContainer}.scope`);
+    const port = 20000 + Math.floor(Math.random() * 20000);
+
+    run = await CollectRun.start(['--interval', '0.5', '--port', String(port)]);
+    const server = new PeerProcess(
+      net.b,
+      { role: 'server', host: HOST_B.v4, port, reply: 4321 },
+      serverCgroup.dir,
+    );
+    peers.push(server);
+    const listening = await server.waitFor('listening');
+    const client = new PeerProcess(
+      net.a,
+      { role: 'client', host: HOST_B.v4, port, send: 98765, io: 'rw' },
+      clientCgroup.dir,
+    );
+    peers.push(client);
+    const done = await client.waitFor('done');
+    const served = await server.waitFor('served');
+    assert.equal(done.received, 4321);
+    assert.equal(served.received, 98765);
+
+    const clientEnd = await run.final((r) => r.localPort === done.localPort && r.remotePort === port);
+    const serverEnd = await run.final((r) => r.localPort === port && r.remotePort === done.localPort);
+
+    assert.equal(clientEnd.role, 'client');
+    assert.equal(clientEnd.pid, done.pid);
+    assert.equal(clientEnd.comm, done.comm);
+    assert.equal(clientEnd.localAddr, HOST_A.v4);
+    assert.equal(clientEnd.remoteAddr, HOST_B.v4);
+    assert.equal(clientEnd.bytesSent, 98765);
+    assert.equal(clientEnd.bytesReceived, 4321);
+    assert.equal(clientEnd.containerId, clientContainer);
+    assert.equal(clientEnd.containerRuntime, 'docker');
+    assert.equal(clientEnd.podUid, null);
+    assert.equal(clientEnd.netns, net.inode(net.a));
+    assert.ok(
+      clientEnd.connectLatencyUs !== null && clientEnd.connectLatencyUs > 0,
+      'connect latency measured',
+    );
+    assert.equal(clientEnd.preexisting, false);
+
+    assert.equal(serverEnd.role, 'server');
+    assert.equal(serverEnd.pid, listening.pid);
+    assert.equal(serverEnd.localAddr, HOST_B.v4);
+    assert.equal(serverEnd.bytesSent, 4321);
+    assert.equal(serverEnd.bytesReceived, 98765);
+    assert.equal(serverEnd.containerId, serverContainer);
+    assert.equal(serverEnd.containerRuntime, 'containerd');
+    assert.equal(serverEnd.podUid, podUid);
+    assert.equal(serverEnd.netns, net.inode(net.b));
+
+    // Both ends belong to one run of one host, numbered in order.
+    assert.equal(clientEnd.runId, serverEnd.runId);
+    assert.match(clientEnd.hostId, /^[0-9a-f]{32}$/);
+    const seqs = run.records.map((r) => r.seq);
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((x, y) => x - y),
+      'sequence numbers increase',
+    );
+  });
+
+  it('when filtered by a port nobody uses, then nothing is printed and it stops cleanly at --duration', async function () {
+    run = await CollectRun.start(['--interval', '0.2', '--duration', '1', '--port', '1']);
+    await new Promise((r) => setTimeout(r, 1500));
+    const stderr = await run.stop();
+    assert.deepEqual(run.records, []);
+    assert.match(stderr, /stopped: 0 records; drops: ring buffer 0/);
+  });
+});
