@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { registerStack } from './stack';
 
 /** A command module adds its command (and subcommands) to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command of the CLI, in the order --help lists them. */
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerStack];
