@@ -40,6 +40,11 @@ export class PidFile {
   }
 }
 
+/** True while the process exists and has not exited (a zombie waiting for its parent counts as exited). */
+export function isRunning(pid: number): boolean {
+  return processStartTime(pid) !== undefined && !isZombie(pid);
+}
+
 function isZombie(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
