@@ -79,7 +79,13 @@ export async function ensureJars(config: StackConfig, server: JarServer, logFile
     });
   }
   writeFileSync(join(tmp, '.complete'), `${new Date().toISOString()}\n`);
-  rmSync(target, { recursive: true, force: true });
-  renameSync(tmp, target);
+  try {
+    rmSync(target, { recursive: true, force: true });
+    renameSync(tmp, target);
+  } catch (err) {
+    // Another `stack up` (another worktree sharing the cache) finished the same copy first: use it.
+    rmSync(tmp, { recursive: true, force: true });
+    if (!jarsCached(config, server)) throw err;
+  }
   return target;
 }
