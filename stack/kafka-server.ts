@@ -13,6 +13,7 @@ import { findJava } from './tools';
 export class KafkaServer implements ManagedServer {
   readonly name = 'kafka' as const;
   readonly logFile: string;
+  readonly ownLogFiles: string[] = [];
   private readonly home: string;
 
   constructor(private readonly config: StackConfig) {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortInUseError, ServerStartError } from './errors';
 import { KafkaServer } from './kafka-server';
@@ -42,6 +42,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Last line of a log file that looks like the reason of a failure, for one-line errors. */
 function lastErrorLine(logFile: string): string | undefined {
   if (!existsSync(logFile)) return undefined;
+  if (statSync(logFile).mtimeMs < Date.now() - 10 * 60_000) return undefined; // not from this start
   const lines = readFileSync(logFile, 'utf8')
     .split('\n')
     .slice(-200)
@@ -182,7 +183,7 @@ export class LocalStack {
             } catch (err) {
               const gone = mine?.exit ?? (processStartTime(pid) === undefined ? 'unknown status' : undefined);
               if (gone) {
-                const why = lastErrorLine(s.logFile);
+                const why = [s.logFile, ...s.ownLogFiles].map(lastErrorLine).find((l) => l !== undefined);
                 throw new ServerStartError(
                   `${s.name} exited while starting (${gone})${why ? `: ${why}` : ''}`,
                   s.logFile,

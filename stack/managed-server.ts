@@ -19,6 +19,8 @@ export interface ManagedServer {
   readonly name: ServerName;
   /** File receiving the server's stdout and stderr. */
   readonly logFile: string;
+  /** Further log files the server writes itself (read by `stack logs` and for start-up errors). */
+  readonly ownLogFiles: string[];
   /** Ports it binds on 127.0.0.1. */
   ports(): PortSpec[];
   /** Fetches what is missing (jars); does nothing when cached. */

@@ -14,11 +14,16 @@ import { findJava } from './tools';
 export class Neo4jServer implements ManagedServer {
   readonly name = 'neo4j' as const;
   readonly logFile: string;
+  readonly ownLogFiles: string[];
   private readonly home: string;
+  /** Neo4j's own logs (neo4j.log, debug.log, http.log, query.log, security.log). */
+  private readonly logsDir: string;
 
   constructor(private readonly config: StackConfig) {
     this.logFile = join(stackPaths(config).logs, 'neo4j.log');
     this.home = stackPaths(config).server('neo4j');
+    this.logsDir = join(stackPaths(config).logs, 'neo4j');
+    this.ownLogFiles = [join(this.logsDir, 'neo4j.log'), join(this.logsDir, 'debug.log')];
   }
 
   ports(): PortSpec[] {
@@ -49,6 +54,7 @@ export class Neo4jServer implements ManagedServer {
       mkdirSync(path, { recursive: true });
       return path;
     };
+    mkdirSync(this.logsDir, { recursive: true });
     const conf = dir('conf');
     // Neo4j validates strictly: an unknown key aborts start-up, so only settings of 5.26 go here.
     writeFileSync(
@@ -65,7 +71,7 @@ export class Neo4jServer implements ManagedServer {
         `server.http.advertised_address=${host}:${neo4j.httpPort}`,
         'server.https.enabled=false',
         `server.directories.data=${dir('data')}`,
-        `server.directories.logs=${dir('logs')}`,
+        `server.directories.logs=${this.logsDir}`,
         `server.directories.run=${dir('run')}`,
         `server.directories.import=${dir('import')}`,
         `server.directories.plugins=${dir('plugins')}`,

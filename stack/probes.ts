@@ -29,11 +29,13 @@ export async function probeNeo4j(boltUrl: string, user: string, password: string
     maxConnectionPoolSize: 1,
     logging: { level: 'error', logger: () => undefined },
   });
+  // An auto-commit query: executeQuery would retry for up to 30 s inside one probe.
+  const session = driver.session();
   try {
-    const { records } = await driver.executeQuery('RETURN 1 AS one');
-    if (records[0]?.get('one').toNumber?.() !== 1 && records[0]?.get('one') !== 1)
-      throw new Error('RETURN 1 gave no 1');
+    const { records } = await session.run('RETURN 1 AS one');
+    if (Number(records[0]?.get('one')) !== 1) throw new Error('RETURN 1 gave no 1');
   } finally {
+    await session.close();
     await driver.close();
   }
 }

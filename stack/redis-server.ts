@@ -9,6 +9,7 @@ import { findRedisServer } from './tools';
 export class RedisServer implements ManagedServer {
   readonly name = 'redis' as const;
   readonly logFile: string;
+  readonly ownLogFiles: string[] = [];
   private readonly home: string;
 
   constructor(private readonly config: StackConfig) {

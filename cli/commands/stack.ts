@@ -75,7 +75,14 @@ function serverNames(args: string[]): ServerName[] {
 const progress = (msg: string): void => void process.stderr.write(`stack: ${msg}\n`);
 
 /** Writes the last `lines` lines of a file; with `follow`, keeps writing what is appended until interrupted. */
-async function tail(file: string, lines: number, follow: boolean, prefix: string): Promise<void> {
+async function tail(
+  file: string,
+  lines: number,
+  follow: boolean,
+  prefix: string,
+  header: boolean,
+): Promise<void> {
+  if (header && !follow) process.stdout.write(`${prefix}==> ${file} <==\n`);
   if (!existsSync(file)) {
     process.stderr.write(`${prefix}(no log yet at ${file})\n`);
     if (!follow) return;
@@ -163,9 +170,13 @@ export function registerStack(program: Command): void {
     .action(async (args: string[], flags: StackFlags & { lines: number; follow?: boolean }) => {
       const local = stackFrom(flags);
       const servers = local.servers(serverNames(args));
+      // Each server's stdout/stderr, plus Neo4j's own neo4j.log (its console stays nearly empty).
+      const files = servers.flatMap((s) =>
+        [s.logFile, ...s.ownLogFiles.slice(0, 1)].map((file) => ({ file, s })),
+      );
       await Promise.all(
-        servers.map((s) =>
-          tail(s.logFile, flags.lines, !!flags.follow, servers.length > 1 ? `${s.name} | ` : ''),
+        files.map(({ file, s }) =>
+          tail(file, flags.lines, !!flags.follow, files.length > 1 ? `${s.name} | ` : '', files.length > 1),
         ),
       );
     });
