@@ -257,7 +257,7 @@ export async function produce(prefix: string, messages: TopicMessage[], brokers 
       byTopic.set(t, list);
     }
     for (const [topic, list] of byTopic) {
-      for (let i = 0; i < list.length; i += 5000) await producer.send({ topic, messages: list.slice(i, i + 5000), acks: -1 });
+      for (let i = 0; i < list.length; i += 2000) await producer.send({ topic, messages: list.slice(i, i + 2000), acks: -1 });
     }
   } finally {
     await producer.disconnect();
