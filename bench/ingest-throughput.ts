@@ -33,17 +33,27 @@ const naiveCount = arg('naive', 3000);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function createTopics(prefix: string): Promise<void> {
-  const kafka = new Kafka({ clientId: 'nettopo-bench', brokers: [connectionUrls().kafkaBroker], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'nettopo-bench',
+    brokers: [connectionUrls().kafkaBroker],
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
     waitForLeaders: true,
-    topics: Object.values(TOPICS).map((t) => ({ topic: `${prefix}${t.topic}`, numPartitions: 3, configEntries: topicConfigEntries(t) })),
+    topics: Object.values(TOPICS).map((t) => ({
+      topic: `${prefix}${t.topic}`,
+      numPartitions: 3,
+      configEntries: topicConfigEntries(t),
+    })),
   });
   await admin.disconnect();
 }
 
-async function run(ingest: IngestService): Promise<{ seconds: number; records: number; edges: number; batches: number }> {
+async function run(
+  ingest: IngestService,
+): Promise<{ seconds: number; records: number; edges: number; batches: number }> {
   let first = 0;
   let last = 0;
   ingest.on('batch', (r: BatchResult) => {
@@ -54,7 +64,12 @@ async function run(ingest: IngestService): Promise<{ seconds: number; records: n
   await ingest.start();
   await ingest.waitUntilCaughtUp(1_800_000, 100);
   const s = ingest.stats();
-  return { seconds: ((last || Date.now()) - t0) / 1000, records: s.records, edges: s.edgeUpserts, batches: s.batches };
+  return {
+    seconds: ((last || Date.now()) - t0) / 1000,
+    records: s.records,
+    edges: s.edgeUpserts,
+    batches: s.batches,
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -63,7 +78,10 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const codec = new Codec();
-  const scenarios = Array.from({ length: pairs }, (_, i) => new IngestScenario({ connections, recordsPerFlow, net: (i % 250) + 1 }));
+  const scenarios = Array.from(
+    { length: pairs },
+    (_, i) => new IngestScenario({ connections, recordsPerFlow, net: (i % 250) + 1 }),
+  );
   const state: TopicMessage[] = scenarios.flatMap((s) => s.stateMessages(codec));
   const flows: TopicMessage[] = scenarios.flatMap((s) => s.flowMessages(codec));
   const prefix = `bench-${hex(4)}.`;
@@ -78,7 +96,9 @@ async function main(): Promise<void> {
     const tp = Date.now();
     await produce(prefix, [...state, ...flows]);
     await produce(naivePrefix, [...state, ...flows.slice(0, naiveCount)]);
-    process.stderr.write(`pre-filled ${flows.length} flow records in ${((Date.now() - tp) / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `pre-filled ${flows.length} flow records in ${((Date.now() - tp) / 1000).toFixed(1)} s\n`,
+    );
 
     const batched = new IngestService({ topicPrefix: prefix, groupId: group, logger: quiet });
     const b = await run(batched);
@@ -91,11 +111,18 @@ async function main(): Promise<void> {
     };
     process.stderr.write(`batched: ${JSON.stringify(out.batched)}\n`);
 
-    const naive = new IngestService({ topicPrefix: naivePrefix, groupId: naiveGroup, oneRecordPerTransaction: true, logger: quiet });
+    const naive = new IngestService({
+      topicPrefix: naivePrefix,
+      groupId: naiveGroup,
+      oneRecordPerTransaction: true,
+      logger: quiet,
+    });
     const n = await run(naive);
     await naive.stop();
     out.naive = { seconds: n.seconds, records: n.records, recordsPerSec: Math.round(n.records / n.seconds) };
-    out.speedup = Number(((out.batched as { recordsPerSec: number }).recordsPerSec / (n.records / n.seconds)).toFixed(1));
+    out.speedup = Number(
+      ((out.batched as { recordsPerSec: number }).recordsPerSec / (n.records / n.seconds)).toFixed(1),
+    );
     process.stderr.write(`naive: ${JSON.stringify(out.naive)}\n`);
 
     // Visibility: a live stream of closed connections while the ingest runs.
@@ -115,11 +142,34 @@ async function main(): Promise<void> {
       for (let i = 0; i < 200; i += 1) {
         const now = Date.now();
         const f: FlowRecord = {
-          hostId: s.hostA, runId: s.runA, seq: seq++, cookie: cookie++, netns: s.netnsA, role: 'client', state: 'closed', family: 4,
-          localAddr: s.addrA, localPort: 20000 + (cookie % 40000), remoteAddr: s.addrB, remotePort: 8080, pid: s.clientPid,
-          processStartTime: s.start, comm: 'client', cgroupId: 0, containerId: s.containerA, containerRuntime: 'containerd', podUid: s.podA,
-          bytesSent: 100, bytesReceived: 1000, retransmits: 0, srttUs: 200, connectLatencyUs: 150, openedAt: now - 50, closedAt: now,
-          observedAt: now, preexisting: false,
+          hostId: s.hostA,
+          runId: s.runA,
+          seq: seq++,
+          cookie: cookie++,
+          netns: s.netnsA,
+          role: 'client',
+          state: 'closed',
+          family: 4,
+          localAddr: s.addrA,
+          localPort: 20000 + (cookie % 40000),
+          remoteAddr: s.addrB,
+          remotePort: 8080,
+          pid: s.clientPid,
+          processStartTime: s.start,
+          comm: 'client',
+          cgroupId: 0,
+          containerId: s.containerA,
+          containerRuntime: 'containerd',
+          podUid: s.podA,
+          bytesSent: 100,
+          bytesReceived: 1000,
+          retransmits: 0,
+          srttUs: 200,
+          connectLatencyUs: 150,
+          openedAt: now - 50,
+          closedAt: now,
+          observedAt: now,
+          preexisting: false,
         };
         batch.push(codec.message('flow', flowToAvro(f)));
       }
@@ -129,16 +179,27 @@ async function main(): Promise<void> {
     await live.waitUntilCaughtUp(60_000, 50);
     await live.stop();
     delays.sort((x, y) => x - y);
-    out.visibility = { closes: delays.length, p50Ms: percentile(delays, 50), p99Ms: percentile(delays, 99), maxMs: delays.at(-1) };
+    out.visibility = {
+      closes: delays.length,
+      p50Ms: percentile(delays, 50),
+      p99Ms: percentile(delays, 99),
+      maxMs: delays.at(-1),
+    };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } finally {
-    for (const s of scenarios) await cleanUp(driver, s, s === scenarios[0] ? prefix : '\u0000', [group, naiveGroup]);
+    for (const s of scenarios)
+      await cleanUp(driver, s, s === scenarios[0] ? prefix : '\u0000', [group, naiveGroup]);
     await cleanUp(driver, scenarios[0], naivePrefix, [group, naiveGroup]);
     await driver.close();
   }
 }
 
-const quiet = { error: (m: string) => process.stderr.write(`${m}\n`), warn: () => undefined, info: () => undefined, debug: () => undefined };
+const quiet = {
+  error: (m: string) => process.stderr.write(`${m}\n`),
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+};
 
 void main().catch((err) => {
   process.stderr.write(`${(err as Error).stack}\n`);

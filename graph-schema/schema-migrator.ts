@@ -39,7 +39,8 @@ export class SchemaMigrator {
     this.database = options.database ?? 'neo4j';
     this.migrations = [...(options.migrations ?? MIGRATIONS)].sort((a, b) => a.version - b.version);
     this.migrations.forEach((m, i) => {
-      if (m.version !== i + 1) throw new GraphSchemaError(`migration versions must be 1..n, got ${m.version}`);
+      if (m.version !== i + 1)
+        throw new GraphSchemaError(`migration versions must be 1..n, got ${m.version}`);
     });
   }
 

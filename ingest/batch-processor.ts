@@ -130,7 +130,8 @@ export class BatchProcessor {
       const next = this.correlator.contribution(state, facts);
       this.correlator.accumulate(deltas, state.applied, next);
       state.applied = next;
-      for (const ep of this.correlator.endpoints(state, facts)) this.collect(ep, processRows, placements, externals);
+      for (const ep of this.correlator.endpoints(state, facts))
+        this.collect(ep, processRows, placements, externals);
     }
     await this.writer.upsertExternals(tx, [...externals].sort());
     await this.writer.upsertProcesses(
@@ -218,7 +219,11 @@ export class BatchProcessor {
         observedAt: r.observedAt,
       };
     });
-    return newestBy(rows, (x) => x.row.key, (x) => x.observedAt)
+    return newestBy(
+      rows,
+      (x) => x.row.key,
+      (x) => x.observedAt,
+    )
       .map((x) => x.row)
       .sort((x, y) => (x.key < y.key ? -1 : 1));
   }
@@ -242,7 +247,11 @@ export class BatchProcessor {
         observedAt: r.observedAt,
       };
     });
-    const newest = newestBy(rows, (r) => r.key, (r) => r.observedAt).sort((x, y) => (x.key < y.key ? -1 : 1));
+    const newest = newestBy(
+      rows,
+      (r) => r.key,
+      (r) => r.observedAt,
+    ).sort((x, y) => (x.key < y.key ? -1 : 1));
     const owners = new Map<string, ProcessRow>();
     for (const l of newest) {
       if (!l.processKey) continue;
@@ -278,12 +287,22 @@ export class BatchProcessor {
         addresses: r.namespaces.flatMap((ns) =>
           ns.addresses.map((a) => {
             const addr = ipFromBytes(a.address);
-            return { key: `${hostId}/${ns.netns}/${addr}`, netns: ns.netns, addr, prefixLength: a.prefixLength, ifname: a.ifname };
+            return {
+              key: `${hostId}/${ns.netns}/${addr}`,
+              netns: ns.netns,
+              addr,
+              prefixLength: a.prefixLength,
+              ifname: a.ifname,
+            };
           }),
         ),
       };
     });
-    return newestBy(rows, (r) => r.hostId, (r) => r.observedAt);
+    return newestBy(
+      rows,
+      (r) => r.hostId,
+      (r) => r.observedAt,
+    );
   }
 
   private heartbeatRows(records: HeartbeatV1[]): HeartbeatRow[] {
@@ -297,6 +316,10 @@ export class BatchProcessor {
       mapFull: r.drops.mapFull,
       kafkaBufferFull: r.drops.kafkaBufferFull,
     }));
-    return newestBy(rows, (r) => r.hostId, (r) => r.observedAt);
+    return newestBy(
+      rows,
+      (r) => r.hostId,
+      (r) => r.observedAt,
+    );
   }
 }

@@ -139,7 +139,12 @@ export class ConnectionCorrelator {
   }
 
   /** The listener accepting addr:port in a namespace (exact bind or wildcard). */
-  listenerFor(owner: AddressOwner, addr: string, port: number, facts: ResolutionFacts): ListenerHit | undefined {
+  listenerFor(
+    owner: AddressOwner,
+    addr: string,
+    port: number,
+    facts: ResolutionFacts,
+  ): ListenerHit | undefined {
     const hits = facts.listeners.get(`${owner.hostId}/${owner.netns}/${port}`) ?? [];
     const exact = hits.find((h) => h.addr === addr);
     if (exact) return exact;
@@ -155,7 +160,9 @@ export class ConnectionCorrelator {
     const client = c
       ? this.processEndpoint(c)
       : this.peerEndpoint(s as EndSlot, (s as EndSlot).remoteAddr, (s as EndSlot).remotePort, facts, false);
-    const server = s ? this.processEndpoint(s) : this.peerEndpoint(c as EndSlot, c!.remoteAddr, c!.remotePort, facts, true);
+    const server = s
+      ? this.processEndpoint(s)
+      : this.peerEndpoint(c as EndSlot, c!.remoteAddr, c!.remotePort, facts, true);
     const port = s ? s.localPort : c!.remotePort;
     const owner = c ?? (s as EndSlot);
     const countedFrom = c
@@ -257,7 +264,13 @@ export class ConnectionCorrelator {
   }
 
   /** The far end of a one-sided connection: a listener's process, an unattributed process of a monitored host, or an external endpoint. */
-  private peerEndpoint(seenFrom: EndSlot, addr: string, port: number, facts: ResolutionFacts, isServer: boolean): Endpoint {
+  private peerEndpoint(
+    seenFrom: EndSlot,
+    addr: string,
+    port: number,
+    facts: ResolutionFacts,
+    isServer: boolean,
+  ): Endpoint {
     const owner = this.ownerOf(addr, port, seenFrom, facts);
     if (!owner) return { kind: 'external', ip: addr };
     const l = isServer ? this.listenerFor(owner, addr, port, facts) : undefined;
@@ -307,7 +320,15 @@ export class ConnectionCorrelator {
       const from = this.levelNode(client, level);
       const to = this.levelNode(server, level);
       if (!from || !to) continue;
-      out.push({ level, fromLabel: from.label, fromKey: from.key, toLabel: to.label, toKey: to.key, port, protocol: 'tcp' });
+      out.push({
+        level,
+        fromLabel: from.label,
+        fromKey: from.key,
+        toLabel: to.label,
+        toKey: to.key,
+        port,
+        protocol: 'tcp',
+      });
     }
     return out;
   }

@@ -37,7 +37,15 @@ export interface EndSlot {
   openedAt: number;
   closedAt: number | null;
   /** Totals of earlier flows on the same end and 4-tuple (collector restart, port reuse). */
-  base: { sent: number; recv: number; retrans: number; ok: number; fail: number; latSum: number; latCount: number };
+  base: {
+    sent: number;
+    recv: number;
+    retrans: number;
+    ok: number;
+    fail: number;
+    latSum: number;
+    latCount: number;
+  };
 }
 
 /** The correlation state of one connection as stored on its `Connection` node. */

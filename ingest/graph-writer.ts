@@ -6,7 +6,14 @@ import type {
   ListenerHit,
   ResolutionFacts,
 } from './connection-model';
-import type { HeartbeatRow, HostRow, ListenerRow, PlacementRow, PodMetadataRow, ProcessRow } from './graph-rows';
+import type {
+  HeartbeatRow,
+  HostRow,
+  ListenerRow,
+  PlacementRow,
+  PodMetadataRow,
+  ProcessRow,
+} from './graph-rows';
 import { int64Params, toNumber } from './neo4j-params';
 
 /** Progress of one topic-partition for one consumer group, as stored in the graph. */
@@ -258,7 +265,9 @@ export class GraphWriter {
     }
     for (const [id, rows] of [...groups].sort(([x], [y]) => (x < y ? -1 : 1))) {
       const [from, to] = id.split('>');
-      rows.sort((x, y) => (x.fromKey < y.fromKey ? -1 : x.fromKey > y.fromKey ? 1 : x.toKey < y.toKey ? -1 : 1));
+      rows.sort((x, y) =>
+        x.fromKey < y.fromKey ? -1 : x.fromKey > y.fromKey ? 1 : x.toKey < y.toKey ? -1 : 1,
+      );
       await tx.run(edgeQuery(from, to), int64Params({ rows }));
     }
     return deltas.length;

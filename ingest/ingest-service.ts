@@ -163,7 +163,8 @@ export class IngestService extends EventEmitter {
     for (;;) {
       const lag = await this.lag().catch(() => Number.NaN);
       if (lag === 0) return;
-      if (Date.now() > deadline) throw new IngestStoppedError(`ingest still ${lag} messages behind after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new IngestStoppedError(`ingest still ${lag} messages behind after ${timeoutMs} ms`);
       await sleep(pollMs);
     }
   }
@@ -238,7 +239,9 @@ export class IngestService extends EventEmitter {
     } catch (err) {
       if (!(err instanceof GraphWriteError)) throw err;
       // A record Neo4j refuses: find it by applying the batch record by record, dead-letter it, go on.
-      this.log.warn(`batch ${batch.topic}/${batch.partition} refused (${err.message}); retrying record by record`);
+      this.log.warn(
+        `batch ${batch.topic}/${batch.partition} refused (${err.message}); retrying record by record`,
+      );
       results = await this.applyOneByOne(payload, key, valid, rejected, next, true);
     }
     payload.resolveOffset(batch.lastOffset());
@@ -272,12 +275,16 @@ export class IngestService extends EventEmitter {
       const m = byOffset.get(offset);
       const dl = rejectedSet.has(offset) ? [offset] : [];
       try {
-        results.push(await this.write(payload, (tx) => this.processor.apply(tx, key, m ? [m] : [], dl, offset + 1)));
+        results.push(
+          await this.write(payload, (tx) => this.processor.apply(tx, key, m ? [m] : [], dl, offset + 1)),
+        );
       } catch (err) {
         if (!(err instanceof GraphWriteError) || !deadLetterRefused || !m) throw err;
         const raw = payload.batch.messages.find((x) => Number(x.offset) === offset);
         if (raw) await this.deadLetter(payload, raw, err);
-        results.push(await this.write(payload, (tx) => this.processor.apply(tx, key, [], [offset], offset + 1)));
+        results.push(
+          await this.write(payload, (tx) => this.processor.apply(tx, key, [], [offset], offset + 1)),
+        );
       }
     }
     return results;
@@ -293,7 +300,10 @@ export class IngestService extends EventEmitter {
     let paused = false;
     try {
       for (;;) {
-        const session = this.driver.session({ database: this.database, defaultAccessMode: neo4j.session.WRITE });
+        const session = this.driver.session({
+          database: this.database,
+          defaultAccessMode: neo4j.session.WRITE,
+        });
         try {
           const result = await session.executeWrite(work);
           result.committedAt = Date.now();
@@ -333,11 +343,18 @@ export class IngestService extends EventEmitter {
     m: EachBatchPayload['batch']['messages'][number],
     error: unknown,
   ): Promise<void> {
-    const record = toDeadLetter({ topic: payload.batch.topic, partition: payload.batch.partition, message: m }, error);
+    const record = toDeadLetter(
+      { topic: payload.batch.topic, partition: payload.batch.partition, message: m },
+      error,
+    );
     const { message } = this.codec.message('deadletter', record);
     for (let attempt = 0; ; attempt += 1) {
       try {
-        await (this.producer as Producer).send({ topic: this.deadLetterTopic, messages: [message], acks: -1 });
+        await (this.producer as Producer).send({
+          topic: this.deadLetterTopic,
+          messages: [message],
+          acks: -1,
+        });
         break;
       } catch (err) {
         if (!this.running || attempt > 50) throw err;

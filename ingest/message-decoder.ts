@@ -30,8 +30,16 @@ export class MessageDecoder {
       switch (kind) {
         case 'flow': {
           const flow = flowFromAvro(record as never);
-          if (flow.localPort > MAX_PORT || flow.remotePort > MAX_PORT || flow.localPort < 0 || flow.remotePort < 0)
-            throw new InvalidRecordError('invalid-record', `flow ports out of range: ${flow.localPort}, ${flow.remotePort}`);
+          if (
+            flow.localPort > MAX_PORT ||
+            flow.remotePort > MAX_PORT ||
+            flow.localPort < 0 ||
+            flow.remotePort < 0
+          )
+            throw new InvalidRecordError(
+              'invalid-record',
+              `flow ports out of range: ${flow.localPort}, ${flow.remotePort}`,
+            );
           if (flow.bytesSent < 0 || flow.bytesReceived < 0 || flow.retransmits < 0)
             throw new InvalidRecordError('invalid-record', 'negative counter in a flow record');
           return { ok: true, message: { offset, kind, record: flow } };

@@ -1,7 +1,13 @@
 import { Neo4jError } from 'neo4j-driver';
 import { GraphUnavailableError, GraphWriteError } from './errors';
 
-const RETRIABLE_CODES = new Set(['ServiceUnavailable', 'SessionExpired', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+const RETRIABLE_CODES = new Set([
+  'ServiceUnavailable',
+  'SessionExpired',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+]);
 
 /**
  * Sorts an error thrown by the Neo4j driver: unreachable server, expired session and transient

@@ -39,8 +39,20 @@ describe('graph-schema README queries', function () {
     try {
       await session.executeWrite((tx) =>
         new GraphWriter().upsertPodMetadata(tx, [
-          { uid: s.podA, namespace: 'shop', name: 'frontend-7d4b9', workloadKind: 'Deployment', workloadName: 'frontend' },
-          { uid: s.podB, namespace: 'payments', name: 'api-5c8f2', workloadKind: 'Deployment', workloadName: 'api' },
+          {
+            uid: s.podA,
+            namespace: 'shop',
+            name: 'frontend-7d4b9',
+            workloadKind: 'Deployment',
+            workloadName: 'frontend',
+          },
+          {
+            uid: s.podB,
+            namespace: 'payments',
+            name: 'api-5c8f2',
+            workloadKind: 'Deployment',
+            workloadName: 'api',
+          },
         ]),
       );
     } finally {

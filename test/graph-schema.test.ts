@@ -19,7 +19,9 @@ describe('graph schema migrations', function () {
     assert.deepEqual(again.applied, []);
     assert.equal(again.to, MIGRATIONS.length);
     assert.equal(await m.currentVersion(), MIGRATIONS.length);
-    const { records } = await driver.executeQuery('MATCH (m:GraphSchemaMigration) RETURN m.version AS v ORDER BY v');
+    const { records } = await driver.executeQuery(
+      'MATCH (m:GraphSchemaMigration) RETURN m.version AS v ORDER BY v',
+    );
     assert.deepEqual(
       records.map((r) => Number(r.get('v'))),
       MIGRATIONS.map((x) => x.version),

@@ -40,7 +40,10 @@ describe('ingest: correlation of both ends', function () {
 
   it('when the edge is rolled up, then Container, Pod and Host levels carry the same totals as the Process level', async () => {
     const want = s.expected.get(`${s.clientKey}|${s.serverKey}|8080`);
-    assert.deepEqual((await edgeTotals(driver, s.hosts, 'container')).get(`${s.containerA}|${s.containerB}|8080`), want);
+    assert.deepEqual(
+      (await edgeTotals(driver, s.hosts, 'container')).get(`${s.containerA}|${s.containerB}|8080`),
+      want,
+    );
     assert.deepEqual((await edgeTotals(driver, s.hosts, 'pod')).get(`${s.podA}|${s.podB}|8080`), want);
     const hostLevel = await edgeTotals(driver, s.hosts, 'host');
     assert.deepEqual(hostLevel.get(`${s.hostA}|${s.hostB}|8080`), want);

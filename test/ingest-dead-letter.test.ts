@@ -33,7 +33,11 @@ describe('ingest: poison records', function () {
       { key, value: flows[0].message.value, headers: {} },
       { key, value: flows[0].message.value.subarray(0, 10), headers: { 'nettopo-schema': 'flow.v1' } },
     ];
-    const kafka = new Kafka({ clientId: 'nettopo-test', brokers: [connectionUrls().kafkaBroker], logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: 'nettopo-test',
+      brokers: [connectionUrls().kafkaBroker],
+      logLevel: logLevel.NOTHING,
+    });
     const producer = kafka.producer();
     const ingest = new IngestService({ topicPrefix: prefix, groupId: group });
     const deadLetters: { reason: string }[] = [];
@@ -77,7 +81,12 @@ describe('ingest: poison records', function () {
     const deadline = Date.now() + 30_000;
     while (seen.length < poison.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await consumer.disconnect();
-    assert.deepEqual(seen.map((x) => x.reason).sort(), ['malformed-record', 'malformed-record', 'missing-header', 'unknown-schema']);
+    assert.deepEqual(seen.map((x) => x.reason).sort(), [
+      'malformed-record',
+      'malformed-record',
+      'missing-header',
+      'unknown-schema',
+    ]);
     assert.ok(seen.every((x) => x.sourceTopic === flowTopic && Number.isInteger(x.offset)));
     assert.equal(new Set(seen.map((x) => x.offset)).size, poison.length);
     assert.equal(deadLetters.length, poison.length);

@@ -15,7 +15,19 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 function ingestProcess(prefix: string, group: string, extra: string[] = []): ChildProcess {
   return spawn(
     process.execPath,
-    ['--require', 'tsx/cjs', join(projectRoot(), 'cli', 'main.ts'), 'ingest', '--topic-prefix', prefix, '--group', group, '--max-batch-bytes', '32768', ...extra],
+    [
+      '--require',
+      'tsx/cjs',
+      join(projectRoot(), 'cli', 'main.ts'),
+      'ingest',
+      '--topic-prefix',
+      prefix,
+      '--group',
+      group,
+      '--max-batch-bytes',
+      '32768',
+      ...extra,
+    ],
     { cwd: projectRoot(), stdio: ['ignore', 'ignore', 'pipe'], env: process.env },
   );
 }
@@ -57,13 +69,20 @@ describe('ingest: exactly-once effect', function () {
       first.kill('SIGKILL');
       await new Promise((r) => first.once('exit', r));
       const atKill = await appliedFlowOffsets(driver, group);
-      assert.ok(atKill < flows.length, `the ingest finished (${atKill}/${flows.length}) before it was killed`);
+      assert.ok(
+        atKill < flows.length,
+        `the ingest finished (${atKill}/${flows.length}) before it was killed`,
+      );
 
       const second = ingestProcess(prefix, group, ['--until-caught-up']);
       const code = await new Promise<number | null>((r) => second.once('exit', r));
       assert.equal(code, 0);
       assert.equal(await appliedFlowOffsets(driver, group), flows.length);
-      assert.deepEqual(await edgeTotals(driver, s.hosts), s.expected, `killed after ${applied}/${flows.length} flow records`);
+      assert.deepEqual(
+        await edgeTotals(driver, s.hosts),
+        s.expected,
+        `killed after ${applied}/${flows.length} flow records`,
+      );
     } finally {
       await cleanUp(driver, s, prefix, [group]);
     }
@@ -75,7 +94,13 @@ describe('ingest: exactly-once effect', function () {
     const s = new IngestScenario({ connections: 300, recordsPerFlow: 4 });
     const flows = s.flowMessages();
     const stack = new LocalStack(stackConfig());
-    const ingest = new IngestService({ topicPrefix: prefix, groupId: group, maxBytesPerPartition: 32_768, initialBackoffMs: 200, maxBackoffMs: 2_000 });
+    const ingest = new IngestService({
+      topicPrefix: prefix,
+      groupId: group,
+      maxBytesPerPartition: 32_768,
+      initialBackoffMs: 200,
+      maxBackoffMs: 2_000,
+    });
     let unavailable = 0;
     ingest.on('graphUnavailable', () => (unavailable += 1));
     try {

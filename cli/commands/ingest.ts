@@ -34,8 +34,17 @@ export function registerIngest(program: Command): void {
     .option('-c, --concurrency <n>', 'partitions applied at once', positiveInt('concurrency'), 1)
     .option('--no-migrate', 'do not apply graph schema migrations at start')
     .option('--until-caught-up', 'exit once everything produced so far is applied')
-    .option('--max-batch-bytes <n>', 'fetch size per partition, the bound of one transaction (default 4 MiB)', positiveInt('max-batch-bytes'))
-    .option('--stats-interval <seconds>', 'log throughput every this many seconds', positiveInt('stats-interval'), 10)
+    .option(
+      '--max-batch-bytes <n>',
+      'fetch size per partition, the bound of one transaction (default 4 MiB)',
+      positiveInt('max-batch-bytes'),
+    )
+    .option(
+      '--stats-interval <seconds>',
+      'log throughput every this many seconds',
+      positiveInt('stats-interval'),
+      10,
+    )
     .action(async (flags: IngestFlags) => {
       const ingest = new IngestService({
         groupId: flags.group,
@@ -46,7 +55,9 @@ export function registerIngest(program: Command): void {
       });
       let last = ingest.stats();
       ingest.on('batch', (r: BatchResult) =>
-        log.debug(`${r.topic}/${r.partition} → ${r.nextOffset}: ${r.records} records, ${r.edgeUpserts} edges`),
+        log.debug(
+          `${r.topic}/${r.partition} → ${r.nextOffset}: ${r.records} records, ${r.edgeUpserts} edges`,
+        ),
       );
       const timer = setInterval(() => {
         const s = ingest.stats();

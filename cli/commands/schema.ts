@@ -3,7 +3,9 @@ import { createGraphDriver, SchemaMigrator } from '../../graph-schema';
 
 /** `nettopo schema migrate|status`: the graph schema's versioned migrations. */
 export function registerSchema(program: Command): void {
-  const schema = program.command('schema').description("the Neo4j graph schema (constraints, indexes), versioned");
+  const schema = program
+    .command('schema')
+    .description('the Neo4j graph schema (constraints, indexes), versioned');
   schema
     .command('migrate')
     .description('apply every migration newer than the version recorded in the database')
@@ -12,7 +14,9 @@ export function registerSchema(program: Command): void {
       try {
         const r = await new SchemaMigrator(driver).migrate();
         process.stdout.write(
-          r.applied.length ? `graph schema migrated ${r.from} → ${r.to}\n` : `graph schema up to date (version ${r.to})\n`,
+          r.applied.length
+            ? `graph schema migrated ${r.from} → ${r.to}\n`
+            : `graph schema up to date (version ${r.to})\n`,
         );
       } finally {
         await driver.close();

@@ -110,7 +110,15 @@ export class IngestScenario {
       ],
       observedAt: this.start,
     });
-    const proc = (hostId: string, runId: string, pid: number, startTime: number, comm: string, container: string | null, pod: string | null): ProcessV1 => ({
+    const proc = (
+      hostId: string,
+      runId: string,
+      pid: number,
+      startTime: number,
+      comm: string,
+      container: string | null,
+      pod: string | null,
+    ): ProcessV1 => ({
       hostId: machineIdToBytes(hostId),
       runId: uuidToBytes(runId),
       seq: 1,
@@ -128,7 +136,15 @@ export class IngestScenario {
       exited: false,
       observedAt: this.start,
     });
-    const listener = (hostId: string, runId: string, netns: number, addr: string, port: number, pid: number, startTime: number): ListenerV1 => ({
+    const listener = (
+      hostId: string,
+      runId: string,
+      netns: number,
+      addr: string,
+      port: number,
+      pid: number,
+      startTime: number,
+    ): ListenerV1 => ({
       hostId: machineIdToBytes(hostId),
       runId: uuidToBytes(runId),
       seq: 2,
@@ -144,11 +160,26 @@ export class IngestScenario {
     return [
       codec.message('host', host(this.hostA, this.runA, this.netnsA, this.addrA, 0)),
       codec.message('host', host(this.hostB, this.runB, this.netnsB, this.addrB, 0)),
-      codec.message('process', proc(this.hostA, this.runA, this.clientPid, this.start, 'client', this.containerA, this.podA)),
-      codec.message('process', proc(this.hostB, this.runB, this.serverPid, this.start + 1, 'server', this.containerB, this.podB)),
-      codec.message('process', proc(this.hostA, this.runA, this.cachePid, this.start + 2, 'redis', null, null)),
-      codec.message('listener', listener(this.hostB, this.runB, this.netnsB, '0.0.0.0', 8080, this.serverPid, this.start + 1)),
-      codec.message('listener', listener(this.hostA, this.runA, this.netnsA, '127.0.0.1', 6379, this.cachePid, this.start + 2)),
+      codec.message(
+        'process',
+        proc(this.hostA, this.runA, this.clientPid, this.start, 'client', this.containerA, this.podA),
+      ),
+      codec.message(
+        'process',
+        proc(this.hostB, this.runB, this.serverPid, this.start + 1, 'server', this.containerB, this.podB),
+      ),
+      codec.message(
+        'process',
+        proc(this.hostA, this.runA, this.cachePid, this.start + 2, 'redis', null, null),
+      ),
+      codec.message(
+        'listener',
+        listener(this.hostB, this.runB, this.netnsB, '0.0.0.0', 8080, this.serverPid, this.start + 1),
+      ),
+      codec.message(
+        'listener',
+        listener(this.hostA, this.runA, this.netnsA, '127.0.0.1', 6379, this.cachePid, this.start + 2),
+      ),
     ];
   }
 
@@ -161,7 +192,12 @@ export class IngestScenario {
     const k = this.options.recordsPerFlow ?? 4;
     const out: TopicMessage[] = [];
     const add = (key: string, t: Partial<EdgeTotals>): void => {
-      const e = this.expected.get(key) ?? { connections: 0, failedConnects: 0, bytesToServer: 0, bytesToClient: 0 };
+      const e = this.expected.get(key) ?? {
+        connections: 0,
+        failedConnects: 0,
+        bytesToServer: 0,
+        bytesToClient: 0,
+      };
       e.connections += t.connections ?? 0;
       e.failedConnects += t.failedConnects ?? 0;
       e.bytesToServer += t.bytesToServer ?? 0;
@@ -178,10 +214,66 @@ export class IngestScenario {
       for (let j = 1; j <= k; j += 1) {
         const last = j === k;
         const t = opened + j * 1000;
-        out.push(this.flow('A', { cookie: cookieA, role: 'client', localAddr: this.addrA, localPort: clientPort, remoteAddr: this.addrB, remotePort: 8080, pid: this.clientPid, processStartTime: this.start, comm: 'client', containerId: this.containerA, containerRuntime: 'containerd', podUid: this.podA, bytesSent: Math.round((up * j) / k), bytesReceived: Math.round((down * j) / k), retransmits: last ? 1 : 0, connectLatencyUs: 300, openedAt: opened, closedAt: last ? t : null, observedAt: t, state: last ? 'closed' : 'open' }, codec));
-        out.push(this.flow('B', { cookie: cookieB, role: 'server', localAddr: this.addrB, localPort: 8080, remoteAddr: this.addrA, remotePort: clientPort, pid: this.serverPid, processStartTime: this.start + 1, comm: 'server', containerId: this.containerB, containerRuntime: 'containerd', podUid: this.podB, bytesSent: Math.round((down * j) / k), bytesReceived: Math.round((up * j) / k), openedAt: opened + 1, closedAt: last ? t + 1 : null, observedAt: t + 1, state: last ? 'closed' : 'open' }, codec));
+        out.push(
+          this.flow(
+            'A',
+            {
+              cookie: cookieA,
+              role: 'client',
+              localAddr: this.addrA,
+              localPort: clientPort,
+              remoteAddr: this.addrB,
+              remotePort: 8080,
+              pid: this.clientPid,
+              processStartTime: this.start,
+              comm: 'client',
+              containerId: this.containerA,
+              containerRuntime: 'containerd',
+              podUid: this.podA,
+              bytesSent: Math.round((up * j) / k),
+              bytesReceived: Math.round((down * j) / k),
+              retransmits: last ? 1 : 0,
+              connectLatencyUs: 300,
+              openedAt: opened,
+              closedAt: last ? t : null,
+              observedAt: t,
+              state: last ? 'closed' : 'open',
+            },
+            codec,
+          ),
+        );
+        out.push(
+          this.flow(
+            'B',
+            {
+              cookie: cookieB,
+              role: 'server',
+              localAddr: this.addrB,
+              localPort: 8080,
+              remoteAddr: this.addrA,
+              remotePort: clientPort,
+              pid: this.serverPid,
+              processStartTime: this.start + 1,
+              comm: 'server',
+              containerId: this.containerB,
+              containerRuntime: 'containerd',
+              podUid: this.podB,
+              bytesSent: Math.round((down * j) / k),
+              bytesReceived: Math.round((up * j) / k),
+              openedAt: opened + 1,
+              closedAt: last ? t + 1 : null,
+              observedAt: t + 1,
+              state: last ? 'closed' : 'open',
+            },
+            codec,
+          ),
+        );
       }
-      add(`${this.clientKey}|${this.serverKey}|8080`, { connections: 1, bytesToServer: up, bytesToClient: down });
+      add(`${this.clientKey}|${this.serverKey}|8080`, {
+        connections: 1,
+        bytesToServer: up,
+        bytesToClient: down,
+      });
     }
     // Loopback inside host A: client process → local redis (listener on 127.0.0.1:6379), both ends seen.
     for (let i = 0; i < 3; i += 1) {
@@ -189,19 +281,119 @@ export class IngestScenario {
       const opened = this.start + 2000 + i;
       const c1 = this.cookie++;
       const c2 = this.cookie++;
-      out.push(this.flow('A', { cookie: c1, role: 'client', localAddr: '127.0.0.1', localPort: port, remoteAddr: '127.0.0.1', remotePort: 6379, pid: this.cacheClientPid, processStartTime: this.start + 3, comm: 'worker', bytesSent: 100, bytesReceived: 200, openedAt: opened, closedAt: opened + 5, observedAt: opened + 5, state: 'closed' }, codec));
-      out.push(this.flow('A', { cookie: c2, role: 'server', localAddr: '127.0.0.1', localPort: 6379, remoteAddr: '127.0.0.1', remotePort: port, pid: this.cachePid, processStartTime: this.start + 2, comm: 'redis', bytesSent: 200, bytesReceived: 100, openedAt: opened, closedAt: opened + 5, observedAt: opened + 6, state: 'closed' }, codec));
-      add(`${processKey(this.hostA, this.cacheClientPid, this.start + 3)}|${processKey(this.hostA, this.cachePid, this.start + 2)}|6379`, { connections: 1, bytesToServer: 100, bytesToClient: 200 });
+      out.push(
+        this.flow(
+          'A',
+          {
+            cookie: c1,
+            role: 'client',
+            localAddr: '127.0.0.1',
+            localPort: port,
+            remoteAddr: '127.0.0.1',
+            remotePort: 6379,
+            pid: this.cacheClientPid,
+            processStartTime: this.start + 3,
+            comm: 'worker',
+            bytesSent: 100,
+            bytesReceived: 200,
+            openedAt: opened,
+            closedAt: opened + 5,
+            observedAt: opened + 5,
+            state: 'closed',
+          },
+          codec,
+        ),
+      );
+      out.push(
+        this.flow(
+          'A',
+          {
+            cookie: c2,
+            role: 'server',
+            localAddr: '127.0.0.1',
+            localPort: 6379,
+            remoteAddr: '127.0.0.1',
+            remotePort: port,
+            pid: this.cachePid,
+            processStartTime: this.start + 2,
+            comm: 'redis',
+            bytesSent: 200,
+            bytesReceived: 100,
+            openedAt: opened,
+            closedAt: opened + 5,
+            observedAt: opened + 6,
+            state: 'closed',
+          },
+          codec,
+        ),
+      );
+      add(
+        `${processKey(this.hostA, this.cacheClientPid, this.start + 3)}|${processKey(this.hostA, this.cachePid, this.start + 2)}|6379`,
+        { connections: 1, bytesToServer: 100, bytesToClient: 200 },
+      );
     }
     // Egress from A to an address no collector owns.
     for (let i = 0; i < 2; i += 1) {
       const opened = this.start + 3000 + i;
-      out.push(this.flow('A', { cookie: this.cookie++, role: 'client', localAddr: this.addrA, localPort: 46000 + i, remoteAddr: this.externalIp, remotePort: 443, pid: this.clientPid, processStartTime: this.start, comm: 'client', containerId: this.containerA, containerRuntime: 'containerd', podUid: this.podA, bytesSent: 10, bytesReceived: 20, openedAt: opened, closedAt: opened + 9, observedAt: opened + 9, state: 'closed' }, codec));
-      add(`${this.clientKey}|${this.externalIp}|443`, { connections: 1, bytesToServer: 10, bytesToClient: 20 });
+      out.push(
+        this.flow(
+          'A',
+          {
+            cookie: this.cookie++,
+            role: 'client',
+            localAddr: this.addrA,
+            localPort: 46000 + i,
+            remoteAddr: this.externalIp,
+            remotePort: 443,
+            pid: this.clientPid,
+            processStartTime: this.start,
+            comm: 'client',
+            containerId: this.containerA,
+            containerRuntime: 'containerd',
+            podUid: this.podA,
+            bytesSent: 10,
+            bytesReceived: 20,
+            openedAt: opened,
+            closedAt: opened + 9,
+            observedAt: opened + 9,
+            state: 'closed',
+          },
+          codec,
+        ),
+      );
+      add(`${this.clientKey}|${this.externalIp}|443`, {
+        connections: 1,
+        bytesToServer: 10,
+        bytesToClient: 20,
+      });
     }
     // A failed connect from A to B's closed port 9090.
     const opened = this.start + 4000;
-    out.push(this.flow('A', { cookie: this.cookie++, role: 'client', localAddr: this.addrA, localPort: 47000, remoteAddr: this.addrB, remotePort: 9090, pid: this.clientPid, processStartTime: this.start, comm: 'client', containerId: this.containerA, containerRuntime: 'containerd', podUid: this.podA, openedAt: opened, closedAt: opened + 3, observedAt: opened + 3, state: 'failed', connectLatencyUs: null }, codec));
+    out.push(
+      this.flow(
+        'A',
+        {
+          cookie: this.cookie++,
+          role: 'client',
+          localAddr: this.addrA,
+          localPort: 47000,
+          remoteAddr: this.addrB,
+          remotePort: 9090,
+          pid: this.clientPid,
+          processStartTime: this.start,
+          comm: 'client',
+          containerId: this.containerA,
+          containerRuntime: 'containerd',
+          podUid: this.podA,
+          openedAt: opened,
+          closedAt: opened + 3,
+          observedAt: opened + 3,
+          state: 'failed',
+          connectLatencyUs: null,
+        },
+        codec,
+      ),
+    );
     add(`${this.clientKey}|${processKey(this.hostB, 0, 0)}|9090`, { failedConnects: 1 });
     return out;
   }
@@ -244,7 +436,11 @@ export class IngestScenario {
 }
 
 /** Produces messages to `prefix + topic`, in order per topic. */
-export async function produce(prefix: string, messages: TopicMessage[], brokers = [connectionUrls().kafkaBroker]): Promise<void> {
+export async function produce(
+  prefix: string,
+  messages: TopicMessage[],
+  brokers = [connectionUrls().kafkaBroker],
+): Promise<void> {
   const kafka = new Kafka({ clientId: 'nettopo-test-producer', brokers, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -257,7 +453,8 @@ export async function produce(prefix: string, messages: TopicMessage[], brokers 
       byTopic.set(t, list);
     }
     for (const [topic, list] of byTopic) {
-      for (let i = 0; i < list.length; i += 2000) await producer.send({ topic, messages: list.slice(i, i + 2000), acks: -1 });
+      for (let i = 0; i < list.length; i += 2000)
+        await producer.send({ topic, messages: list.slice(i, i + 2000), acks: -1 });
     }
   } finally {
     await producer.disconnect();
@@ -265,7 +462,11 @@ export async function produce(prefix: string, messages: TopicMessage[], brokers 
 }
 
 /** Process-level CONNECTS_TO totals touching the given hosts, keyed `from|to|port`. */
-export async function edgeTotals(driver: Driver, hosts: string[], level = 'process'): Promise<Map<string, EdgeTotals>> {
+export async function edgeTotals(
+  driver: Driver,
+  hosts: string[],
+  level = 'process',
+): Promise<Map<string, EdgeTotals>> {
   const { records } = await driver.executeQuery(
     `MATCH (a)-[r:CONNECTS_TO {level: $level}]->(b)
      WHERE a.hostId IN $hosts OR b.hostId IN $hosts
@@ -289,7 +490,12 @@ export async function edgeTotals(driver: Driver, hosts: string[], level = 'proce
 }
 
 /** Removes what a scenario wrote to Neo4j and its topics. */
-export async function cleanUp(driver: Driver, s: IngestScenario, prefix: string, groups: string[]): Promise<void> {
+export async function cleanUp(
+  driver: Driver,
+  s: IngestScenario,
+  prefix: string,
+  groups: string[],
+): Promise<void> {
   await driver.executeQuery(
     `MATCH (n) WHERE (n:Host OR n:Process OR n:Listener OR n:NetnsAddress) AND n.hostId IN $hosts DETACH DELETE n`,
     { hosts: s.hosts },
@@ -301,10 +507,18 @@ export async function cleanUp(driver: Driver, s: IngestScenario, prefix: string,
   await driver.executeQuery(
     `MATCH (n) WHERE (n:Container AND n.containerId IN $containers) OR (n:Pod AND n.uid IN $pods)
         OR (n:ExternalEndpoint AND n.ip IN $ips) DETACH DELETE n`,
-    { containers: [s.containerA, s.containerB], pods: [s.podA, s.podB], ips: [s.externalIp, s.addrA, s.addrB] },
+    {
+      containers: [s.containerA, s.containerB],
+      pods: [s.podA, s.podB],
+      ips: [s.externalIp, s.addrA, s.addrB],
+    },
   );
   await driver.executeQuery('MATCH (p:IngestProgress) WHERE p.group IN $groups DELETE p', { groups });
-  const kafka = new Kafka({ clientId: 'nettopo-test-cleanup', brokers: [connectionUrls().kafkaBroker], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'nettopo-test-cleanup',
+    brokers: [connectionUrls().kafkaBroker],
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   try {
