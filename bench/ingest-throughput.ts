@@ -1,0 +1,208 @@
+/*
+ * Ingest throughput and visibility, against the local stack's real Kafka and Neo4j.
+ *
+ *   npx tsx bench/ingest-throughput.ts [--pairs 20] [--connections 1000] [--records 5] [--naive 3000]
+ *
+ * 1. Pre-fills a flow topic (3 partitions) with `pairs` host pairs × `connections` connections ×
+ *    `records` cumulative records per end × 2 ends, plus their host/process/listener records.
+ * 2. Ingests it from offset 0 and reports records/s and edge upserts/s.
+ * 3. Ingests the first `naive` records of the same data with one record per transaction (the naive
+ *    baseline) in a fresh group and reports records/s.
+ * 4. Streams closed connections for 15 s at about 2,000 records/s while the ingest runs and reports
+ *    the delay from each connection's close to the commit that makes its edge visible (p50/p99).
+ * Everything it writes is under unique host ids and topic prefixes, and removed at the end.
+ */
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import type { FlowRecord } from '../collector/flow-record';
+import { Codec, flowToAvro, TOPICS, topicConfigEntries, type TopicMessage } from '../contract';
+import { createGraphDriver } from '../graph-schema';
+import { IngestService, type BatchResult } from '../ingest';
+import { connectionUrls } from '../stack';
+import { cleanUp, hex, IngestScenario, produce } from '../test/helpers/ingest-scenario';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const pairs = arg('pairs', 20);
+const connections = arg('connections', 1000);
+const recordsPerFlow = arg('records', 5);
+const naiveCount = arg('naive', 3000);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function createTopics(prefix: string): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'nettopo-bench',
+    brokers: [connectionUrls().kafkaBroker],
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: Object.values(TOPICS).map((t) => ({
+      topic: `${prefix}${t.topic}`,
+      numPartitions: 3,
+      configEntries: topicConfigEntries(t),
+    })),
+  });
+  await admin.disconnect();
+}
+
+async function run(
+  ingest: IngestService,
+): Promise<{ seconds: number; records: number; edges: number; batches: number }> {
+  let first = 0;
+  let last = 0;
+  ingest.on('batch', (r: BatchResult) => {
+    if (!first) first = Date.now();
+    last = r.committedAt;
+  });
+  const t0 = Date.now();
+  await ingest.start();
+  await ingest.waitUntilCaughtUp(1_800_000, 100);
+  const s = ingest.stats();
+  return {
+    seconds: ((last || Date.now()) - t0) / 1000,
+    records: s.records,
+    edges: s.edgeUpserts,
+    batches: s.batches,
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function main(): Promise<void> {
+  const codec = new Codec();
+  const scenarios = Array.from(
+    { length: pairs },
+    (_, i) => new IngestScenario({ connections, recordsPerFlow, net: (i % 250) + 1 }),
+  );
+  const state: TopicMessage[] = scenarios.flatMap((s) => s.stateMessages(codec));
+  const flows: TopicMessage[] = scenarios.flatMap((s) => s.flowMessages(codec));
+  const prefix = `bench-${hex(4)}.`;
+  const naivePrefix = `bench-${hex(4)}.`;
+  const group = `bench-${hex(4)}`;
+  const naiveGroup = `bench-naive-${hex(4)}`;
+  const driver = createGraphDriver();
+  const out: Record<string, unknown> = { pairs, connections, recordsPerFlow, flowRecords: flows.length };
+  try {
+    await createTopics(prefix);
+    await createTopics(naivePrefix);
+    const tp = Date.now();
+    await produce(prefix, [...state, ...flows]);
+    await produce(naivePrefix, [...state, ...flows.slice(0, naiveCount)]);
+    process.stderr.write(
+      `pre-filled ${flows.length} flow records in ${((Date.now() - tp) / 1000).toFixed(1)} s\n`,
+    );
+
+    const batched = new IngestService({ topicPrefix: prefix, groupId: group, logger: quiet });
+    const b = await run(batched);
+    await batched.stop();
+    out.batched = {
+      seconds: b.seconds,
+      recordsPerSec: Math.round(b.records / b.seconds),
+      edgeUpsertsPerSec: Math.round(b.edges / b.seconds),
+      transactions: b.batches,
+    };
+    process.stderr.write(`batched: ${JSON.stringify(out.batched)}\n`);
+
+    const naive = new IngestService({
+      topicPrefix: naivePrefix,
+      groupId: naiveGroup,
+      oneRecordPerTransaction: true,
+      logger: quiet,
+    });
+    const n = await run(naive);
+    await naive.stop();
+    out.naive = { seconds: n.seconds, records: n.records, recordsPerSec: Math.round(n.records / n.seconds) };
+    out.speedup = Number(
+      ((out.batched as { recordsPerSec: number }).recordsPerSec / (n.records / n.seconds)).toFixed(1),
+    );
+    process.stderr.write(`naive: ${JSON.stringify(out.naive)}\n`);
+
+    // Visibility: a live stream of closed connections while the ingest runs.
+    const live = new IngestService({ topicPrefix: prefix, groupId: group, logger: quiet, migrate: false });
+    const delays: number[] = [];
+    live.on('batch', (r: BatchResult) => {
+      for (const c of r.closedAt) if (c >= liveStart) delays.push(r.committedAt - c);
+    });
+    await live.start();
+    const liveStart = Date.now();
+    const s = scenarios[0];
+    let cookie = 9_000_000;
+    let seq = 1_000_000;
+    while (Date.now() - liveStart < 15_000) {
+      const tick = Date.now();
+      const batch: TopicMessage[] = [];
+      for (let i = 0; i < 200; i += 1) {
+        const now = Date.now();
+        const f: FlowRecord = {
+          hostId: s.hostA,
+          runId: s.runA,
+          seq: seq++,
+          cookie: cookie++,
+          netns: s.netnsA,
+          role: 'client',
+          state: 'closed',
+          family: 4,
+          localAddr: s.addrA,
+          localPort: 20000 + (cookie % 40000),
+          remoteAddr: s.addrB,
+          remotePort: 8080,
+          pid: s.clientPid,
+          processStartTime: s.start,
+          comm: 'client',
+          cgroupId: 0,
+          containerId: s.containerA,
+          containerRuntime: 'containerd',
+          podUid: s.podA,
+          bytesSent: 100,
+          bytesReceived: 1000,
+          retransmits: 0,
+          srttUs: 200,
+          connectLatencyUs: 150,
+          openedAt: now - 50,
+          closedAt: now,
+          observedAt: now,
+          preexisting: false,
+        };
+        batch.push(codec.message('flow', flowToAvro(f)));
+      }
+      await produce(prefix, batch);
+      await sleep(Math.max(0, 100 - (Date.now() - tick)));
+    }
+    await live.waitUntilCaughtUp(60_000, 50);
+    await live.stop();
+    delays.sort((x, y) => x - y);
+    out.visibility = {
+      closes: delays.length,
+      p50Ms: percentile(delays, 50),
+      p99Ms: percentile(delays, 99),
+      maxMs: delays.at(-1),
+    };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } finally {
+    for (const s of scenarios)
+      await cleanUp(driver, s, s === scenarios[0] ? prefix : '\u0000', [group, naiveGroup]);
+    await cleanUp(driver, scenarios[0], naivePrefix, [group, naiveGroup]);
+    await driver.close();
+  }
+}
+
+const quiet = {
+  error: (m: string) => process.stderr.write(`${m}\n`),
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+};
+
+void main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exitCode = 1;
+});
+void randomUUID;

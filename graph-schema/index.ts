@@ -1,0 +1,5 @@
+export * from './errors';
+export * from './graph-driver';
+export * from './migration';
+export * from './migrations';
+export * from './schema-migrator';

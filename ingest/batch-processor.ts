@@ -1,0 +1,325 @@
+import type { ManagedTransaction } from 'neo4j-driver';
+import type { FlowRecord } from '../collector/flow-record';
+import {
+  containerIdFromAvro,
+  ipFromBytes,
+  machineIdFromBytes,
+  podUidFromAvro,
+  type HeartbeatV1,
+  type HostV1,
+  type ListenerV1,
+  type ProcessV1,
+} from '../contract';
+import { connectionKey, isLoopback, processKey, type Side } from './address';
+import type { ConnectionState, EdgeDelta, Endpoint, ResolutionFacts } from './connection-model';
+import { ConnectionCorrelator, flowKeyOf } from './connection-correlator';
+import type { BatchResult, DecodedMessage } from './decoded-message';
+import type { HeartbeatRow, HostRow, ListenerRow, PlacementRow, ProcessRow } from './graph-rows';
+import { GraphWriter, type ProgressKey } from './graph-writer';
+
+/** Keeps, per identity, the record with the greatest order value (records are state, the newest wins). */
+function newestBy<T>(items: T[], id: (t: T) => string, order: (t: T) => number): T[] {
+  const out = new Map<string, T>();
+  for (const t of items) {
+    const k = id(t);
+    const cur = out.get(k);
+    if (!cur || order(t) >= order(cur)) out.set(k, t);
+  }
+  return [...out.values()];
+}
+
+function mergeProcessRow(into: Map<string, ProcessRow>, row: ProcessRow): void {
+  const cur = into.get(row.key);
+  if (!cur) {
+    into.set(row.key, row);
+    return;
+  }
+  into.set(row.key, {
+    ...cur,
+    comm: row.comm ?? cur.comm,
+    containerId: row.containerId ?? cur.containerId,
+    containerRuntime: row.containerRuntime ?? cur.containerRuntime,
+    podUid: row.podUid ?? cur.podUid,
+    exe: row.exe ?? cur.exe,
+    cmdline: row.cmdline ?? cur.cmdline,
+    uid: row.uid ?? cur.uid,
+    ppid: row.ppid ?? cur.ppid,
+    exited: row.exited || cur.exited,
+  });
+}
+
+/**
+ * Applies one batch of one topic-partition inside one Neo4j transaction: reads and locks the
+ * stored progress, skips what it already covers, upserts the batch, and stores the new progress —
+ * all in the caller's `executeWrite`, so a crash at any point either commits all of it or none.
+ */
+export class BatchProcessor {
+  private readonly writer = new GraphWriter();
+  private readonly correlator = new ConnectionCorrelator();
+
+  /**
+   * @param messages - valid records of the batch, in offset order
+   * @param deadLetterOffsets - offsets of the batch's records already sent to the dead-letter topic
+   * @param nextOffset - the offset after the batch's last message
+   */
+  async apply(
+    tx: ManagedTransaction,
+    key: ProgressKey,
+    messages: DecodedMessage[],
+    deadLetterOffsets: number[],
+    nextOffset: number,
+  ): Promise<BatchResult> {
+    const stored = await this.writer.lockProgress(tx, key);
+    const result: BatchResult = {
+      topic: key.topic,
+      partition: key.partition,
+      nextOffset: Math.max(stored.offset, nextOffset),
+      records: 0,
+      deadLetters: 0,
+      flows: 0,
+      connections: 0,
+      edgeUpserts: 0,
+      closedAt: [],
+      committedAt: 0,
+    };
+    if (stored.offset >= nextOffset) return result;
+    const fresh = messages.filter((m) => m.offset >= stored.offset);
+    result.records = fresh.length;
+    result.deadLetters = deadLetterOffsets.filter((o) => o >= stored.offset).length;
+
+    const flows = fresh.filter((m) => m.kind === 'flow').map((m) => m.record as FlowRecord);
+    const processes = fresh.filter((m) => m.kind === 'process').map((m) => m.record as ProcessV1);
+    const listeners = fresh.filter((m) => m.kind === 'listener').map((m) => m.record as ListenerV1);
+    const hosts = fresh.filter((m) => m.kind === 'host').map((m) => m.record as HostV1);
+    const heartbeats = fresh.filter((m) => m.kind === 'heartbeat').map((m) => m.record as HeartbeatV1);
+
+    if (hosts.length) await this.writer.upsertHosts(tx, this.hostRows(hosts));
+    if (processes.length) await this.writer.upsertProcesses(tx, this.processRows(processes));
+    if (listeners.length) await this.listenerRows(tx, listeners);
+    if (heartbeats.length) await this.writer.upsertHeartbeats(tx, this.heartbeatRows(heartbeats));
+    if (flows.length) await this.applyFlows(tx, flows, result);
+
+    await this.writer.saveProgress(tx, key, nextOffset, result.records, result.deadLetters);
+    return result;
+  }
+
+  private async applyFlows(tx: ManagedTransaction, flows: FlowRecord[], result: BatchResult): Promise<void> {
+    // Counters are cumulative: the newest record of each flow in the batch carries all the others.
+    const newest = newestBy(flows, flowKeyOf, (f) => f.seq).sort(
+      (x, y) => x.observedAt - y.observedAt || x.seq - y.seq,
+    );
+    result.flows = newest.length;
+    for (const f of newest) if (f.closedAt !== null && f.state !== 'open') result.closedAt.push(f.closedAt);
+
+    const placed = newest.map((f) => ({ f, ...connectionKey(f) }));
+    const states = await this.writer.lockConnections(tx, [...new Set(placed.map((p) => p.key))]);
+    const changed = new Map<string, ConnectionState>();
+    for (const p of placed) {
+      const state = states.get(p.key) as ConnectionState;
+      if (this.correlator.apply(state, p.side as Side, p.f)) changed.set(p.key, state);
+    }
+    if (changed.size === 0) return;
+    result.connections = changed.size;
+
+    const facts = await this.facts(tx, [...changed.values()]);
+    const deltas = new Map<string, EdgeDelta>();
+    const processRows = new Map<string, ProcessRow>();
+    const placements: PlacementRow[] = [];
+    const externals = new Set<string>();
+    for (const state of changed.values()) {
+      const next = this.correlator.contribution(state, facts);
+      this.correlator.accumulate(deltas, state.applied, next);
+      state.applied = next;
+      for (const ep of this.correlator.endpoints(state, facts))
+        this.collect(ep, processRows, placements, externals);
+    }
+    await this.writer.upsertExternals(tx, [...externals].sort());
+    await this.writer.upsertProcesses(
+      tx,
+      [...processRows.values()].sort((x, y) => (x.key < y.key ? -1 : 1)),
+    );
+    await this.writer.upsertPlacements(tx, placements);
+    result.edgeUpserts = await this.writer.applyEdgeDeltas(tx, [...deltas.values()]);
+    await this.writer.saveConnections(tx, [...changed.values()]);
+  }
+
+  /** Reads the address owners and listeners the changed connections may need. */
+  private async facts(tx: ManagedTransaction, states: ConnectionState[]): Promise<ResolutionFacts> {
+    const slots = states.flatMap((s) => [s.a, s.b]).filter((x) => x !== undefined);
+    const addrs = [...new Set(slots.map((s) => s.remoteAddr).filter((a) => !isLoopback(a)))].sort();
+    const owners = await this.writer.addressOwners(tx, addrs);
+    const keys = new Map<string, { hostId: string; netns: number; port: number }>();
+    const want = (hostId: string, netns: number, port: number): void => {
+      keys.set(`${hostId}/${netns}/${port}`, { hostId, netns, port });
+    };
+    for (const s of slots) {
+      want(s.hostId, s.netns, s.localPort);
+      if (isLoopback(s.remoteAddr)) want(s.hostId, s.netns, s.remotePort);
+      for (const o of owners.get(s.remoteAddr) ?? []) want(o.hostId, o.netns, s.remotePort);
+    }
+    const listeners = await this.writer.listeners(tx, [...keys.values()]);
+    return { owners, listeners };
+  }
+
+  private collect(
+    ep: Endpoint,
+    processRows: Map<string, ProcessRow>,
+    placements: PlacementRow[],
+    externals: Set<string>,
+  ): void {
+    if (ep.kind === 'external') {
+      externals.add(ep.ip);
+      return;
+    }
+    const attributed = ep.pid !== 0;
+    mergeProcessRow(processRows, {
+      key: ep.key,
+      hostId: ep.hostId,
+      pid: ep.pid,
+      startTime: ep.startTime,
+      comm: ep.comm,
+      containerId: attributed ? ep.containerId : null,
+      containerRuntime: attributed ? ep.containerRuntime : null,
+      podUid: attributed ? ep.podUid : null,
+      exe: null,
+      cmdline: null,
+      uid: null,
+      ppid: null,
+      exited: false,
+    });
+    if (!attributed && (ep.containerId || ep.podUid)) {
+      placements.push({
+        hostId: ep.hostId,
+        containerId: ep.containerId,
+        containerRuntime: ep.containerRuntime,
+        podUid: ep.podUid,
+      });
+    }
+  }
+
+  private processRows(records: ProcessV1[]): ProcessRow[] {
+    const rows = records.map((r) => {
+      const hostId = machineIdFromBytes(r.hostId);
+      return {
+        row: {
+          key: processKey(hostId, r.pid, r.startTime),
+          hostId,
+          pid: r.pid,
+          startTime: r.startTime,
+          comm: r.comm,
+          containerId: containerIdFromAvro(r.containerId),
+          containerRuntime: r.containerRuntime,
+          podUid: podUidFromAvro(r.podUid),
+          exe: r.exe,
+          cmdline: r.cmdline,
+          uid: r.uid,
+          ppid: r.ppid,
+          exited: r.exited,
+        } satisfies ProcessRow,
+        observedAt: r.observedAt,
+      };
+    });
+    return newestBy(
+      rows,
+      (x) => x.row.key,
+      (x) => x.observedAt,
+    )
+      .map((x) => x.row)
+      .sort((x, y) => (x.key < y.key ? -1 : 1));
+  }
+
+  private async listenerRows(tx: ManagedTransaction, records: ListenerV1[]): Promise<void> {
+    const rows: ListenerRow[] = records.map((r) => {
+      const hostId = machineIdFromBytes(r.hostId);
+      const addr = ipFromBytes(r.address);
+      const known = r.pid !== null && r.processStartTime !== null;
+      return {
+        key: `${hostId}/${r.netns}/${addr}/${r.port}`,
+        hostId,
+        netns: r.netns,
+        family: r.family,
+        addr,
+        port: r.port,
+        pid: r.pid,
+        startTime: r.processStartTime,
+        processKey: known ? processKey(hostId, r.pid as number, r.processStartTime as number) : null,
+        state: r.state,
+        observedAt: r.observedAt,
+      };
+    });
+    const newest = newestBy(
+      rows,
+      (r) => r.key,
+      (r) => r.observedAt,
+    ).sort((x, y) => (x.key < y.key ? -1 : 1));
+    const owners = new Map<string, ProcessRow>();
+    for (const l of newest) {
+      if (!l.processKey) continue;
+      mergeProcessRow(owners, {
+        key: l.processKey,
+        hostId: l.hostId,
+        pid: l.pid as number,
+        startTime: l.startTime as number,
+        comm: null,
+        containerId: null,
+        containerRuntime: null,
+        podUid: null,
+        exe: null,
+        cmdline: null,
+        uid: null,
+        ppid: null,
+        exited: false,
+      });
+    }
+    await this.writer.upsertProcesses(tx, [...owners.values()]);
+    await this.writer.upsertListeners(tx, newest);
+  }
+
+  private hostRows(records: HostV1[]): HostRow[] {
+    const rows: HostRow[] = records.map((r) => {
+      const hostId = machineIdFromBytes(r.hostId);
+      return {
+        hostId,
+        hostname: r.hostname,
+        kernel: r.kernel,
+        collectorVersion: r.collectorVersion,
+        observedAt: r.observedAt,
+        addresses: r.namespaces.flatMap((ns) =>
+          ns.addresses.map((a) => {
+            const addr = ipFromBytes(a.address);
+            return {
+              key: `${hostId}/${ns.netns}/${addr}`,
+              netns: ns.netns,
+              addr,
+              prefixLength: a.prefixLength,
+              ifname: a.ifname,
+            };
+          }),
+        ),
+      };
+    });
+    return newestBy(
+      rows,
+      (r) => r.hostId,
+      (r) => r.observedAt,
+    );
+  }
+
+  private heartbeatRows(records: HeartbeatV1[]): HeartbeatRow[] {
+    const rows: HeartbeatRow[] = records.map((r) => ({
+      hostId: machineIdFromBytes(r.hostId),
+      collectorVersion: r.collectorVersion,
+      observedAt: r.observedAt,
+      capabilities: r.capabilities.filter((c) => c.attached).map((c) => c.name),
+      missingCapabilities: r.capabilities.filter((c) => !c.attached).map((c) => c.name),
+      ringBufferFull: r.drops.ringBufferFull,
+      mapFull: r.drops.mapFull,
+      kafkaBufferFull: r.drops.kafkaBufferFull,
+    }));
+    return newestBy(
+      rows,
+      (r) => r.hostId,
+      (r) => r.observedAt,
+    );
+  }
+}

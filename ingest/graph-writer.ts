@@ -1,0 +1,383 @@
+import type { ManagedTransaction } from 'neo4j-driver';
+import type {
+  AddressOwner,
+  ConnectionState,
+  EdgeDelta,
+  ListenerHit,
+  ResolutionFacts,
+} from './connection-model';
+import type {
+  HeartbeatRow,
+  HostRow,
+  ListenerRow,
+  PlacementRow,
+  PodMetadataRow,
+  ProcessRow,
+} from './graph-rows';
+import { int64Params, toNumber } from './neo4j-params';
+
+/** Progress of one topic-partition for one consumer group, as stored in the graph. */
+export interface StoredProgress {
+  /** The next offset to consume. */
+  offset: number;
+  records: number;
+  deadLetters: number;
+}
+
+const NODE_KEYS: Record<string, string> = {
+  Process: 'key',
+  Container: 'containerId',
+  Pod: 'uid',
+  Host: 'hostId',
+  ExternalEndpoint: 'ip',
+};
+
+const PROCESSES = `
+UNWIND $rows AS p
+MERGE (h:Host {hostId: p.hostId})
+  ON CREATE SET h.firstSeen = datetime()
+MERGE (n:Process {key: p.key})
+  ON CREATE SET n.hostId = p.hostId, n.pid = p.pid, n.startTime = p.startTime,
+                n.unattributed = (p.pid = 0), n.firstSeen = datetime()
+SET n.comm = coalesce(p.comm, n.comm), n.exe = coalesce(p.exe, n.exe), n.cmdline = coalesce(p.cmdline, n.cmdline),
+    n.uid = coalesce(p.uid, n.uid), n.ppid = coalesce(p.ppid, n.ppid),
+    n.containerId = coalesce(p.containerId, n.containerId), n.podUid = coalesce(p.podUid, n.podUid),
+    n.exited = p.exited OR coalesce(n.exited, false)
+MERGE (n)-[:RUNS_ON]->(h)
+WITH n, h, p
+CALL {
+  WITH n, h, p
+  WITH n, h, p WHERE p.containerId IS NOT NULL
+  MERGE (c:Container {containerId: p.containerId}) ON CREATE SET c.firstSeen = datetime()
+  SET c.runtime = coalesce(p.containerRuntime, c.runtime)
+  MERGE (n)-[:IN_CONTAINER]->(c)
+  MERGE (c)-[:RUNS_ON]->(h)
+}
+CALL {
+  WITH n, h, p
+  WITH n, h, p WHERE p.podUid IS NOT NULL
+  MERGE (pd:Pod {uid: p.podUid}) ON CREATE SET pd.firstSeen = datetime()
+  MERGE (pd)-[:RUNS_ON]->(h)
+  WITH n, p, pd
+  OPTIONAL MATCH (c:Container {containerId: p.containerId})
+  FOREACH (x IN CASE WHEN c IS NULL THEN [n] ELSE [c] END | MERGE (x)-[:IN_POD]->(pd))
+}`;
+
+const PLACEMENTS = `
+UNWIND $rows AS p
+MERGE (h:Host {hostId: p.hostId}) ON CREATE SET h.firstSeen = datetime()
+WITH h, p
+CALL {
+  WITH h, p
+  WITH h, p WHERE p.containerId IS NOT NULL
+  MERGE (c:Container {containerId: p.containerId}) ON CREATE SET c.firstSeen = datetime()
+  SET c.runtime = coalesce(p.containerRuntime, c.runtime)
+  MERGE (c)-[:RUNS_ON]->(h)
+}
+CALL {
+  WITH h, p
+  WITH h, p WHERE p.podUid IS NOT NULL
+  MERGE (pd:Pod {uid: p.podUid}) ON CREATE SET pd.firstSeen = datetime()
+  MERGE (pd)-[:RUNS_ON]->(h)
+  WITH p, pd
+  OPTIONAL MATCH (c:Container {containerId: p.containerId})
+  FOREACH (x IN CASE WHEN c IS NULL THEN [] ELSE [c] END | MERGE (x)-[:IN_POD]->(pd))
+}`;
+
+const EXTERNALS = `
+UNWIND $ips AS ip
+MERGE (x:ExternalEndpoint {ip: ip}) ON CREATE SET x.firstSeen = datetime()`;
+
+function edgeQuery(fromLabel: string, toLabel: string): string {
+  const fk = NODE_KEYS[fromLabel];
+  const tk = NODE_KEYS[toLabel];
+  return `
+UNWIND $rows AS e
+MATCH (a:${fromLabel} {${fk}: e.fromKey})
+MATCH (b:${toLabel} {${tk}: e.toKey})
+MERGE (a)-[r:CONNECTS_TO {port: e.port, protocol: e.protocol, level: e.level}]->(b)
+  ON CREATE SET r.connections = 0, r.failedConnects = 0, r.bytesToServer = 0, r.bytesToClient = 0,
+                r.retransmits = 0, r.connectLatencyUsSum = 0, r.connectLatencyCount = 0
+SET r.srttUs = CASE WHEN e.srttUs IS NULL THEN r.srttUs
+                    WHEN r.lastSeen IS NULL OR datetime({epochMillis: e.lastSeen}) >= r.lastSeen THEN e.srttUs
+                    ELSE r.srttUs END,
+    r.srttUsMax = CASE WHEN e.srttUs IS NULL OR (r.srttUsMax IS NOT NULL AND r.srttUsMax >= e.srttUs) THEN r.srttUsMax
+                       ELSE e.srttUs END,
+    r.firstSeen = CASE WHEN e.firstSeen IS NULL THEN r.firstSeen
+                       WHEN r.firstSeen IS NULL OR datetime({epochMillis: e.firstSeen}) < r.firstSeen
+                       THEN datetime({epochMillis: e.firstSeen}) ELSE r.firstSeen END,
+    r.lastSeen = CASE WHEN e.lastSeen IS NULL THEN r.lastSeen
+                      WHEN r.lastSeen IS NULL OR datetime({epochMillis: e.lastSeen}) > r.lastSeen
+                      THEN datetime({epochMillis: e.lastSeen}) ELSE r.lastSeen END,
+    r.connections = r.connections + e.connections,
+    r.failedConnects = r.failedConnects + e.failedConnects,
+    r.bytesToServer = r.bytesToServer + e.bytesToServer,
+    r.bytesToClient = r.bytesToClient + e.bytesToClient,
+    r.retransmits = r.retransmits + e.retransmits,
+    r.connectLatencyUsSum = r.connectLatencyUsSum + e.connectLatencyUsSum,
+    r.connectLatencyCount = r.connectLatencyCount + e.connectLatencyCount
+SET r.connectLatencyUsAvg = CASE WHEN r.connectLatencyCount > 0
+                                 THEN toFloat(r.connectLatencyUsSum) / r.connectLatencyCount ELSE null END
+WITH r WHERE r.connections + r.failedConnects <= 0
+DELETE r`;
+}
+
+/**
+ * Every Cypher statement of the ingest, each a parameterised `UNWIND $rows …` run inside the
+ * caller's transaction (`session.executeWrite`), so that one batch's upserts and its progress
+ * commit together or not at all.
+ */
+export class GraphWriter {
+  /** Reads (and write-locks) the progress of a topic-partition. */
+  async lockProgress(tx: ManagedTransaction, key: ProgressKey): Promise<StoredProgress> {
+    const res = await tx.run(
+      `MERGE (p:IngestProgress {key: $key})
+         ON CREATE SET p.group = $group, p.topic = $topic, p.partition = $partition,
+                       p.offset = 0, p.records = 0, p.deadLetters = 0
+       SET p.lockedAt = timestamp()
+       RETURN p.offset AS offset, p.records AS records, p.deadLetters AS deadLetters`,
+      int64Params({ key: progressId(key), group: key.group, topic: key.topic, partition: key.partition }),
+    );
+    const r = res.records[0];
+    return {
+      offset: toNumber(r.get('offset')) ?? 0,
+      records: toNumber(r.get('records')) ?? 0,
+      deadLetters: toNumber(r.get('deadLetters')) ?? 0,
+    };
+  }
+
+  /** Records that a batch was applied: the next offset and what it counted. */
+  async saveProgress(
+    tx: ManagedTransaction,
+    key: ProgressKey,
+    next: number,
+    records: number,
+    deadLetters: number,
+  ): Promise<void> {
+    await tx.run(
+      `MATCH (p:IngestProgress {key: $key})
+       SET p.offset = $next, p.records = p.records + $records, p.deadLetters = p.deadLetters + $deadLetters,
+           p.updatedAt = datetime()`,
+      int64Params({ key: progressId(key), next, records, deadLetters }),
+    );
+  }
+
+  /** Reads (and write-locks, creating the missing ones) the Connection nodes of a batch, in key order. */
+  async lockConnections(tx: ManagedTransaction, keys: string[]): Promise<Map<string, ConnectionState>> {
+    const sorted = [...keys].sort();
+    const res = await tx.run(
+      `UNWIND $keys AS k
+       MERGE (c:Connection {key: k})
+       SET c.lockedAt = timestamp()
+       RETURN k AS key, c.a AS a, c.b AS b, c.applied AS applied`,
+      { keys: sorted },
+    );
+    const out = new Map<string, ConnectionState>();
+    for (const r of res.records) {
+      const key = r.get('key') as string;
+      const state: ConnectionState = { key };
+      const a = r.get('a') as string | null;
+      const b = r.get('b') as string | null;
+      const applied = r.get('applied') as string | null;
+      if (a) state.a = JSON.parse(a);
+      if (b) state.b = JSON.parse(b);
+      if (applied) state.applied = JSON.parse(applied);
+      out.set(key, state);
+    }
+    return out;
+  }
+
+  /** Which namespaces own these addresses (host records). */
+  async addressOwners(tx: ManagedTransaction, addrs: string[]): Promise<Map<string, AddressOwner[]>> {
+    const out = new Map<string, AddressOwner[]>();
+    if (addrs.length === 0) return out;
+    const res = await tx.run(
+      `UNWIND $addrs AS a
+       MATCH (x:NetnsAddress {addr: a})
+       RETURN a AS addr, x.hostId AS hostId, x.netns AS netns`,
+      { addrs },
+    );
+    for (const r of res.records) {
+      const addr = r.get('addr') as string;
+      const list = out.get(addr) ?? [];
+      list.push({ hostId: r.get('hostId') as string, netns: toNumber(r.get('netns')) ?? 0 });
+      out.set(addr, list);
+    }
+    return out;
+  }
+
+  /** The listening sockets on these (host, netns, port), with their process's placement. */
+  async listeners(
+    tx: ManagedTransaction,
+    keys: { hostId: string; netns: number; port: number }[],
+  ): Promise<ResolutionFacts['listeners']> {
+    const out = new Map<string, ListenerHit[]>();
+    if (keys.length === 0) return out;
+    const res = await tx.run(
+      `UNWIND $keys AS k
+       MATCH (x:Listener {hostId: k.hostId, netns: k.netns, port: k.port})
+       WHERE x.state = 'listening'
+       OPTIONAL MATCH (p:Process {key: x.processKey})
+       OPTIONAL MATCH (p)-[:IN_CONTAINER]->(c:Container)
+       RETURN k.hostId AS hostId, k.netns AS netns, k.port AS port, x.addr AS addr,
+              x.pid AS pid, x.startTime AS startTime, p.comm AS comm, p.containerId AS containerId,
+              c.runtime AS runtime, p.podUid AS podUid
+       ORDER BY x.key`,
+      int64Params({ keys }),
+    );
+    for (const r of res.records) {
+      const id = `${r.get('hostId')}/${toNumber(r.get('netns'))}/${toNumber(r.get('port'))}`;
+      const list = out.get(id) ?? [];
+      list.push({
+        addr: r.get('addr') as string,
+        pid: toNumber(r.get('pid')) ?? 0,
+        startTime: toNumber(r.get('startTime')) ?? 0,
+        comm: (r.get('comm') as string | null) ?? null,
+        containerId: (r.get('containerId') as string | null) ?? null,
+        containerRuntime: (r.get('runtime') as string | null) ?? null,
+        podUid: (r.get('podUid') as string | null) ?? null,
+      });
+      out.set(id, list);
+    }
+    return out;
+  }
+
+  async upsertProcesses(tx: ManagedTransaction, rows: ProcessRow[]): Promise<void> {
+    if (rows.length > 0) await tx.run(PROCESSES, int64Params({ rows }));
+  }
+
+  async upsertPlacements(tx: ManagedTransaction, rows: PlacementRow[]): Promise<void> {
+    if (rows.length > 0) await tx.run(PLACEMENTS, int64Params({ rows }));
+  }
+
+  async upsertExternals(tx: ManagedTransaction, ips: string[]): Promise<void> {
+    if (ips.length > 0) await tx.run(EXTERNALS, { ips });
+  }
+
+  /** Adds the deltas to the CONNECTS_TO edges (created on first use, deleted when they count nothing). Returns the edge rows written. */
+  async applyEdgeDeltas(tx: ManagedTransaction, deltas: EdgeDelta[]): Promise<number> {
+    const groups = new Map<string, EdgeDelta[]>();
+    for (const d of deltas) {
+      const id = `${d.fromLabel}>${d.toLabel}`;
+      const list = groups.get(id) ?? [];
+      list.push(d);
+      groups.set(id, list);
+    }
+    for (const [id, rows] of [...groups].sort(([x], [y]) => (x < y ? -1 : 1))) {
+      const [from, to] = id.split('>');
+      rows.sort((x, y) =>
+        x.fromKey < y.fromKey ? -1 : x.fromKey > y.fromKey ? 1 : x.toKey < y.toKey ? -1 : 1,
+      );
+      await tx.run(edgeQuery(from, to), int64Params({ rows }));
+    }
+    return deltas.length;
+  }
+
+  /** Stores the correlation states. */
+  async saveConnections(tx: ManagedTransaction, states: ConnectionState[]): Promise<void> {
+    if (states.length === 0) return;
+    const rows = states.map((s) => ({
+      key: s.key,
+      a: s.a ? JSON.stringify(s.a) : null,
+      b: s.b ? JSON.stringify(s.b) : null,
+      applied: s.applied ? JSON.stringify(s.applied) : null,
+      hosts: [...new Set([s.a?.hostId, s.b?.hostId].filter((h): h is string => !!h))],
+      state: (s.a ?? s.b)?.state ?? null,
+    }));
+    await tx.run(
+      `UNWIND $rows AS c
+       MATCH (n:Connection {key: c.key})
+       SET n.a = c.a, n.b = c.b, n.applied = c.applied, n.hosts = c.hosts, n.state = c.state,
+           n.updatedAt = datetime()`,
+      { rows },
+    );
+  }
+
+  /** Host records: names, and the addresses of each namespace (replaced as a whole by a newer record). */
+  async upsertHosts(tx: ManagedTransaction, rows: HostRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.run(
+      `UNWIND $rows AS h
+       MERGE (n:Host {hostId: h.hostId}) ON CREATE SET n.firstSeen = datetime()
+       WITH n, h WHERE coalesce(n.stateObservedAt, -1) <= h.observedAt
+       SET n.hostname = h.hostname, n.kernel = h.kernel, n.collectorVersion = h.collectorVersion,
+           n.stateObservedAt = h.observedAt, n.lastSeen = datetime({epochMillis: h.observedAt})
+       WITH n, h
+       CALL {
+         WITH h
+         MATCH (old:NetnsAddress {hostId: h.hostId})
+         WHERE NOT old.key IN [a IN h.addresses | a.key]
+         DETACH DELETE old
+       }
+       CALL {
+         WITH n, h
+         UNWIND h.addresses AS a
+         MERGE (x:NetnsAddress {key: a.key})
+         SET x.hostId = h.hostId, x.netns = a.netns, x.addr = a.addr, x.prefixLength = a.prefixLength,
+             x.ifname = a.ifname
+         MERGE (x)-[:ON_HOST]->(n)
+       }`,
+      int64Params({ rows }),
+    );
+  }
+
+  /** Listener records (a closed listener keeps its node with state 'closed'). */
+  async upsertListeners(tx: ManagedTransaction, rows: ListenerRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.run(
+      `UNWIND $rows AS l
+       MERGE (x:Listener {key: l.key})
+       WITH x, l WHERE coalesce(x.observedAt, -1) <= l.observedAt
+       SET x.hostId = l.hostId, x.netns = l.netns, x.family = l.family, x.addr = l.addr, x.port = l.port,
+           x.pid = l.pid, x.startTime = l.startTime, x.processKey = l.processKey, x.state = l.state,
+           x.observedAt = l.observedAt
+       WITH x, l WHERE l.processKey IS NOT NULL
+       MATCH (p:Process {key: l.processKey})
+       MERGE (p)-[:LISTENS]->(x)`,
+      int64Params({ rows }),
+    );
+  }
+
+  /** Heartbeats: the collector's health on its Host. */
+  async upsertHeartbeats(tx: ManagedTransaction, rows: HeartbeatRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.run(
+      `UNWIND $rows AS b
+       MERGE (n:Host {hostId: b.hostId}) ON CREATE SET n.firstSeen = datetime()
+       WITH n, b WHERE n.lastHeartbeat IS NULL OR n.lastHeartbeat <= datetime({epochMillis: b.observedAt})
+       SET n.lastHeartbeat = datetime({epochMillis: b.observedAt}), n.collectorVersion = b.collectorVersion,
+           n.capabilities = b.capabilities, n.missingCapabilities = b.missingCapabilities,
+           n.dropsRingBufferFull = b.ringBufferFull, n.dropsMapFull = b.mapFull,
+           n.dropsKafkaBufferFull = b.kafkaBufferFull`,
+      int64Params({ rows }),
+    );
+  }
+
+  /** Pod metadata (namespace, name, owning workload) from an orchestrator source. */
+  async upsertPodMetadata(tx: ManagedTransaction, rows: PodMetadataRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.run(
+      `UNWIND $rows AS m
+       MERGE (p:Pod {uid: m.uid}) ON CREATE SET p.firstSeen = datetime()
+       SET p.namespace = m.namespace, p.name = m.name
+       WITH p, m WHERE m.workloadKind IS NOT NULL AND m.workloadName IS NOT NULL
+       MERGE (w:Workload {key: m.namespace + '/' + m.workloadKind + '/' + m.workloadName})
+         ON CREATE SET w.namespace = m.namespace, w.kind = m.workloadKind, w.name = m.workloadName,
+                       w.firstSeen = datetime()
+       MERGE (p)-[:OWNED_BY]->(w)`,
+      { rows },
+    );
+  }
+}
+
+/** Identity of one progress record. */
+export interface ProgressKey {
+  group: string;
+  topic: string;
+  partition: number;
+}
+
+/** `group/topic/partition`. */
+export function progressId(k: ProgressKey): string {
+  return `${k.group}/${k.topic}/${k.partition}`;
+}
