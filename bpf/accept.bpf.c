@@ -34,7 +34,7 @@ static __always_inline int attribute_fd(long fd)
 	if (!f || f->c.pid)
 		return 0;
 	read_current(&f->c);
-	emit(EV_ATTRIBUTED, f, 0, 0);
+	announce(EV_ATTRIBUTED, f);
 	return 0;
 }
 
