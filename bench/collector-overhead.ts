@@ -97,15 +97,17 @@ interface ProgStat {
   name: string;
   run_cnt?: number;
   run_time_ns?: number;
+  pids?: Array<{ pid: number }>;
 }
 
+/** run_cnt / run_time_ns of this process's own programs (other collectors may run on the host). */
 function progStats(): Map<string, { cnt: number; ns: number }> {
   const progs = JSON.parse(
     execFileSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' }),
   ) as ProgStat[];
   const m = new Map<string, { cnt: number; ns: number }>();
   for (const p of progs)
-    if (p.name && /^(handle_|snap_)/.test(p.name))
+    if (p.name && /^(handle_|snap_)/.test(p.name) && p.pids?.some((x) => x.pid === process.pid))
       m.set(p.name, {
         cnt: (m.get(p.name)?.cnt ?? 0) + (p.run_cnt ?? 0),
         ns: (m.get(p.name)?.ns ?? 0) + (p.run_time_ns ?? 0),

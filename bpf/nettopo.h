@@ -61,6 +61,7 @@ enum nettopo_counter {
 	CNT_FLOW_UPDATE_FAILED = 2,	/* bpf_map_update_elem on `flows` failed */
 	CNT_LISTENER_FULL = 3,	/* `listeners` update failed */
 	CNT_CLOSE_UNKNOWN = 4,	/* a TCP socket closed that `flows` did not hold */
+	CNT_FLOW_HIDDEN = 5,	/* entries deleted in the kernel: accepted by the ignored process */
 	CNT_MAX = 8,
 };
 

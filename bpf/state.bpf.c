@@ -9,6 +9,8 @@ static __always_inline void listener_up(const struct sock *sk, __u64 cookie)
 	struct listener_key key = {};
 	struct flow f = {};
 
+	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+		return;
 	read_endpoints(&f.c, sk);
 	read_current(&f.c);
 	f.c.cookie = cookie;
@@ -34,8 +36,9 @@ static __always_inline void listener_down(const struct sock *sk, __u64 cookie)
 	f.flags = FLOW_F_CLOSED;
 	key.netns = f.c.netns;
 	key.port = f.c.sport;
-	bpf_map_delete_elem(&listeners, &key);
-	emit(EV_UNLISTEN, &f, TCP_LISTEN, TCP_CLOSE);
+	/* only listeners we know of (not the ignored process's) */
+	if (!bpf_map_delete_elem(&listeners, &key))
+		emit(EV_UNLISTEN, &f, TCP_LISTEN, TCP_CLOSE);
 }
 
 /* CLOSE -> SYN_SENT: runs in the connecting process. */

@@ -753,14 +753,14 @@ static unsigned long long sum_counter(struct collector *c, __u32 idx)
 /*
  * Every flow entry, in one Buffer of struct flow; closed entries are deleted
  * once read (their final counters are in this result). Also the eviction
- * estimate: an LRU map evicts silently, so evicted = created - deleted - present.
+ * estimate: an LRU map evicts silently, so evicted = created - deleted - hidden - present.
  */
 static napi_value js_read_flows(napi_env env, napi_callback_info info)
 {
 	size_t argc = 0;
 	struct collector *c = unwrap(env, info, &argc, NULL);
 	const size_t slots = MAX_FLOWS + 4096;
-	unsigned long long created;
+	unsigned long long created, gone;
 	__u64 *keys = NULL, *closed = NULL, in_batch = 0, out_batch = 0;
 	struct flow *vals = NULL;
 	size_t total = 0, nclosed = 0, i;
@@ -801,9 +801,9 @@ static napi_value js_read_flows(napi_env env, napi_callback_info info)
 		if (!bpf_map_delete_elem(fd, &closed[i]))
 			c->flows_deleted++;
 	c->flows_present = total - nclosed;
-	if (created > c->flows_deleted + total &&
-	    created - c->flows_deleted - total > c->flows_evicted)
-		c->flows_evicted = created - c->flows_deleted - total;
+	gone = c->flows_deleted + sum_counter(c, CNT_FLOW_HIDDEN) + total;
+	if (created > gone && created - gone > c->flows_evicted)
+		c->flows_evicted = created - gone;
 	if (napi_create_buffer_copy(env, total * sizeof(*vals), total ? (void *)vals : (void *)"", NULL,
 				    &result) != napi_ok) {
 		throw_code(env, "ENAPI", "napi_create_buffer_copy failed");
