@@ -94,20 +94,21 @@ function load(kind: Load, durationMs: number): Promise<number> {
 }
 
 interface ProgStat {
+  id: number;
   name: string;
   run_cnt?: number;
   run_time_ns?: number;
-  pids?: Array<{ pid: number }>;
 }
 
-/** run_cnt / run_time_ns of this process's own programs (other collectors may run on the host). */
-function progStats(): Map<string, { cnt: number; ns: number }> {
-  const progs = JSON.parse(
-    execFileSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' }),
-  ) as ProgStat[];
+function listProgs(): ProgStat[] {
+  return JSON.parse(execFileSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' })) as ProgStat[];
+}
+
+/** run_cnt / run_time_ns of the given programs (other collectors may run on the host). */
+function progStats(ids: Set<number>): Map<string, { cnt: number; ns: number }> {
   const m = new Map<string, { cnt: number; ns: number }>();
-  for (const p of progs)
-    if (p.name && /^(handle_|snap_)/.test(p.name) && p.pids?.some((x) => x.pid === process.pid))
+  for (const p of listProgs())
+    if (ids.has(p.id))
       m.set(p.name, {
         cnt: (m.get(p.name)?.cnt ?? 0) + (p.run_cnt ?? 0),
         ns: (m.get(p.name)?.ns ?? 0) + (p.run_time_ns ?? 0),
@@ -125,11 +126,19 @@ function quantile(sorted: number[], q: number): number {
 /** A collector as the real one runs: ring buffer drained, flows read every second. */
 class Running {
   readonly collector: NativeCollector;
+  /** Ids of its programs: the ones that appeared when it opened. */
+  readonly progIds: Set<number>;
   events = 0;
   private readonly reader: NodeJS.Timeout;
 
   constructor() {
+    const before = new Set(listProgs().map((p) => p.id));
     this.collector = openNativeCollector({ pollIntervalMs: 100 });
+    this.progIds = new Set(
+      listProgs()
+        .filter((p) => !before.has(p.id) && /^(handle_|snap_)/.test(p.name))
+        .map((p) => p.id),
+    );
     this.collector.start((b) => (this.events += decodeEvents(b).length));
     this.collector.snapshot();
     this.reader = setInterval(() => this.collector.readFlows(), 1000);
@@ -197,9 +206,9 @@ async function measure(kind: Load, ms: number, pairs: number, statsPath: string)
   let progs: LoadResult['progs'] = [];
   try {
     fs.writeFileSync(statsPath, '1');
-    const before = progStats();
+    const before = progStats(r.progIds);
     const ops = await load(kind, ms);
-    const after = progStats();
+    const after = progStats(r.progIds);
     fs.writeFileSync(statsPath, '0');
     progs = [...after].flatMap(([name, a]) => {
       const b = before.get(name) ?? { cnt: 0, ns: 0 };
