@@ -16,7 +16,7 @@ static __always_inline int attribute_fd(long fd)
 	struct flow *f;
 	__u64 cookie;
 
-	if (fd < 0 || (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+	if (fd < 0)
 		return 0;
 	if (fd >= BPF_CORE_READ(task, files, fdt, max_fds))
 		return 0;
@@ -33,8 +33,14 @@ static __always_inline int attribute_fd(long fd)
 	f = bpf_map_lookup_elem(&flows, &cookie);
 	if (!f || f->c.pid)
 		return 0;
+	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid) {
+		/* created in softirq before its owner was known: hide it now */
+		if (!bpf_map_delete_elem(&flows, &cookie))
+			count(CNT_FLOW_HIDDEN);
+		return 0;
+	}
 	read_current(&f->c);
-	emit(EV_ATTRIBUTED, f, 0, 0);
+	announce(EV_ATTRIBUTED, f);
 	return 0;
 }
 

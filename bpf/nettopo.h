@@ -13,6 +13,7 @@
 
 #define MAX_FLOWS	65536	/* entries in `flows` (LRU) */
 #define MAX_LISTENERS	8192	/* entries in `listeners` */
+#define MAX_OWNERS	16384	/* entries in `owners` (LRU): processes already announced */
 #define RINGBUF_BYTES	(1 << 20)	/* `events` ring buffer */
 #define COMM_LEN	16
 
@@ -34,14 +35,21 @@ enum nettopo_flow_flags {
 	FLOW_F_ESTABLISHED = 1 << 5,	/* reached ESTABLISHED at least once */
 };
 
-/* event.type */
+/*
+ * event.type. `flows` is the source of truth for every connection (closed
+ * entries stay until user space has read them), so the ring buffer carries
+ * only what the map cannot tell: a process seen for the first time (so that
+ * user space can resolve it while it still lives), failed connects, listeners.
+ * A process is announced once per (tgid, start time, cgroup): its later
+ * connections emit nothing. Types 2, 4 and 6 are no longer emitted.
+ */
 enum nettopo_event_type {
-	EV_CONNECT = 1,		/* CLOSE -> SYN_SENT, in the connecting process */
-	EV_CONNECTED = 2,	/* SYN_SENT -> ESTABLISHED; value = connect latency (us) */
+	EV_CONNECT = 1,		/* CLOSE -> SYN_SENT of a process not announced yet */
+	EV_CONNECTED = 2,	/* (retired) SYN_SENT -> ESTABLISHED: see flow.connect_us */
 	EV_CONNECT_FAILED = 3,	/* SYN_SENT -> CLOSE (refused, timed out, aborted) */
-	EV_ACCEPTED = 4,	/* SYN_RECV -> ESTABLISHED (softirq: no pid yet) */
-	EV_ATTRIBUTED = 5,	/* passive socket got its process (accept or first send/recv) */
-	EV_CLOSE = 6,		/* -> CLOSE; flow carries the final counters */
+	EV_ACCEPTED = 4,	/* (retired) SYN_RECV -> ESTABLISHED: no pid in softirq */
+	EV_ATTRIBUTED = 5,	/* a socket got its process (accept, first send/recv), not announced yet */
+	EV_CLOSE = 6,		/* (retired) -> CLOSE: the closed entry stays in `flows` until read */
 	EV_LISTEN = 7,		/* -> LISTEN */
 	EV_UNLISTEN = 8,	/* LISTEN -> CLOSE */
 };
@@ -53,10 +61,11 @@ enum nettopo_counter {
 	CNT_FLOW_UPDATE_FAILED = 2,	/* bpf_map_update_elem on `flows` failed */
 	CNT_LISTENER_FULL = 3,	/* `listeners` update failed */
 	CNT_CLOSE_UNKNOWN = 4,	/* a TCP socket closed that `flows` did not hold */
+	CNT_FLOW_HIDDEN = 5,	/* entries deleted in the kernel: accepted by the ignored process */
 	CNT_MAX = 8,
 };
 
-/* Identity of one socket end: 80 bytes. */
+/* Identity of one socket end: 88 bytes. */
 struct conn {
 	__u8 saddr[16];		/* local address; IPv4 in the first 4 bytes */
 	__u8 daddr[16];		/* remote address */
@@ -70,9 +79,10 @@ struct conn {
 	__u8 role;		/* enum nettopo_role */
 	__u8 state;		/* TCP state when last updated (TCP_ESTABLISHED = 1 …) */
 	char comm[COMM_LEN];	/* owning process's comm */
+	__u64 start_ns;		/* owner's start (group leader's start_boottime), CLOCK_BOOTTIME ns; 0 unknown */
 };
 
-/* Value of `flows`, and the record of readFlows()/snapshot(): 128 bytes. */
+/* Value of `flows`, and the record of readFlows()/snapshot(): 136 bytes. */
 struct flow {
 	struct conn c;
 	__u64 bytes_sent;	/* application bytes written (send/write), since first seen */
@@ -85,7 +95,7 @@ struct flow {
 	__u32 flags;		/* enum nettopo_flow_flags */
 };
 
-/* Record of the `events` ring buffer: 144 bytes. */
+/* Record of the `events` ring buffer: 152 bytes. */
 struct event {
 	__u64 ts_ns;		/* CLOCK_BOOTTIME ns */
 	__u32 type;		/* enum nettopo_event_type */

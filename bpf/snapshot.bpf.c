@@ -14,6 +14,7 @@ static __always_inline void read_task(struct conn *c, struct task_struct *task)
 	c->pid = task->tgid;
 	c->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 	BPF_CORE_READ_STR_INTO(&c->comm, task, group_leader, comm);
+	c->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
 }
 
 static __always_inline struct sock *tcp_sock_of(struct file *file)

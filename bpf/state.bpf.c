@@ -9,6 +9,8 @@ static __always_inline void listener_up(const struct sock *sk, __u64 cookie)
 	struct listener_key key = {};
 	struct flow f = {};
 
+	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+		return;
 	read_endpoints(&f.c, sk);
 	read_current(&f.c);
 	f.c.cookie = cookie;
@@ -34,8 +36,9 @@ static __always_inline void listener_down(const struct sock *sk, __u64 cookie)
 	f.flags = FLOW_F_CLOSED;
 	key.netns = f.c.netns;
 	key.port = f.c.sport;
-	bpf_map_delete_elem(&listeners, &key);
-	emit(EV_UNLISTEN, &f, TCP_LISTEN, TCP_CLOSE);
+	/* only listeners we know of (not the ignored process's) */
+	if (!bpf_map_delete_elem(&listeners, &key))
+		emit(EV_UNLISTEN, &f, TCP_LISTEN, TCP_CLOSE);
 }
 
 /* CLOSE -> SYN_SENT: runs in the connecting process. */
@@ -57,21 +60,25 @@ static __always_inline void active_open(const struct sock *sk, __u64 cookie)
 		return;
 	}
 	count(CNT_FLOW_CREATED);
-	emit(EV_CONNECT, &f, TCP_CLOSE, TCP_SYN_SENT);
+	announce(EV_CONNECT, &f);
 }
 
 /* SYN_RECV -> ESTABLISHED: softirq, the owning process is found at accept. */
 static __always_inline void passive_open(const struct sock *sk, __u64 cookie)
 {
-	struct flow f = {}, *fp;
+	struct flow f = {};
+	long err;
 
 	read_endpoints(&f.c, sk);
 	f.c.cookie = cookie;
 	f.c.role = ROLE_SERVER;
 	f.opened_ns = bpf_ktime_get_boot_ns();
 	f.flags = FLOW_F_LIVE_OPEN | FLOW_F_ESTABLISHED;
-	fp = insert_flow(cookie, &f);
-	emit(EV_ACCEPTED, fp ? fp : &f, TCP_SYN_RECV, TCP_ESTABLISHED);
+	err = bpf_map_update_elem(&flows, &cookie, &f, BPF_NOEXIST);
+	if (!err)
+		count(CNT_FLOW_CREATED);
+	else if (err != -17 /* EEXIST */)
+		count(CNT_FLOW_UPDATE_FAILED);
 }
 
 static __always_inline void connected(const struct sock *sk, __u64 cookie)
@@ -84,10 +91,9 @@ static __always_inline void connected(const struct sock *sk, __u64 cookie)
 	f->connect_us = (bpf_ktime_get_boot_ns() - f->opened_ns) / 1000;
 	f->srtt_us = read_srtt_us(sk);
 	f->flags |= FLOW_F_ESTABLISHED;
-	emit(EV_CONNECTED, f, TCP_SYN_SENT, TCP_ESTABLISHED);
 }
 
-/* -> CLOSE: final counters; the entry stays, marked closed, until read. */
+/* -> CLOSE: final counters; the entry stays, marked closed, until read (no event). */
 static __always_inline void closed(const struct sock *sk, __u64 cookie, int oldstate)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
@@ -104,7 +110,7 @@ static __always_inline void closed(const struct sock *sk, __u64 cookie, int olds
 		read_endpoints(&f->c, sk);
 	f->c.state = TCP_CLOSE;
 	f->closed_ns = bpf_ktime_get_boot_ns();
-	f->srtt_us = read_srtt_us(sk);
+	f->srtt_us = read_srtt_us(sk);	/* a cast sock is not a BTF tcp_sock: probe reads */
 	/* the kernel's own count covers the whole life of flows opened live */
 	total_retrans = BPF_CORE_READ(tp, total_retrans);
 	if ((f->flags & FLOW_F_LIVE_OPEN) && total_retrans > f->retransmits)
@@ -112,7 +118,8 @@ static __always_inline void closed(const struct sock *sk, __u64 cookie, int olds
 	if (oldstate == TCP_SYN_SENT)
 		f->flags |= FLOW_F_FAILED;
 	f->flags |= FLOW_F_CLOSED;
-	emit(oldstate == TCP_SYN_SENT ? EV_CONNECT_FAILED : EV_CLOSE, f, oldstate, TCP_CLOSE);
+	if (oldstate == TCP_SYN_SENT)
+		emit(EV_CONNECT_FAILED, f, oldstate, TCP_CLOSE);
 }
 
 SEC("tp_btf/inet_sock_set_state")

@@ -10,7 +10,7 @@
 static __always_inline struct flow *adopt(struct sock *sk, __u64 cookie)
 {
 	struct flow f = {};
-	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	__u8 state = sk->__sk_common.skc_state;
 
 	if (state == TCP_CLOSE || state == TCP_LISTEN)
 		return NULL;
@@ -48,8 +48,12 @@ static __always_inline int count_bytes(struct sock *sk, int ret, int flags, bool
 	if (!f->c.pid) {
 		/* passive open: the first send/recv names the owner, unless accept did */
 		read_current(&f->c);
-		emit(EV_ATTRIBUTED, f, 0, 0);
+		announce(EV_ATTRIBUTED, f);
 	}
+	/*
+	 * Atomic: one socket is sent on and received on from different CPUs at
+	 * once (and by several threads), so a plain += could lose bytes.
+	 */
 	if (send)
 		__sync_fetch_and_add(&f->bytes_sent, ret);
 	else

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../common/log';
-import { Enricher, type FlowAttribution } from './enricher';
+import { Enricher, type Attribution, type FlowAttribution } from './enricher';
 import type { FlowRecord, FlowRole } from './flow-record';
 import {
   loadNative,
@@ -158,14 +158,19 @@ export class FlowCollector {
     for (const e of events) {
       const f = e.flow;
       // Capture the owner now: the process may be gone by the next flush.
-      if (f.pid !== 0) this.enricher.attribute(f.pid, f.comm, f.cgroupId);
+      if (f.pid !== 0) this.attribute(f);
       if (e.type === 'listen') this.addListener(f);
       else if (e.type === 'unlisten') this.listenerTable.delete(`${f.netns}/${f.localPort}`);
     }
   }
 
+  /** The owner of f; with its start time a known process costs no /proc read, a reused pid shows. */
+  private attribute(f: NativeFlow): Attribution {
+    return this.enricher.attribute(f.pid, f.comm, f.cgroupId, f.startBootNs || undefined);
+  }
+
   private addListener(f: NativeFlow): void {
-    if (f.pid !== 0) this.enricher.attribute(f.pid, f.comm, f.cgroupId);
+    if (f.pid !== 0) this.attribute(f);
     this.listenerTable.set(`${f.netns}/${f.localPort}`, {
       netns: f.netns,
       addr: f.localAddr,
@@ -181,10 +186,7 @@ export class FlowCollector {
   }
 
   private toRecord(f: NativeFlow, now: number): FlowRecord {
-    const who =
-      f.pid === 0
-        ? unattributed(this.hostId)
-        : Enricher.flowFields(this.enricher.attribute(f.pid, f.comm, f.cgroupId));
+    const who = f.pid === 0 ? unattributed(this.hostId) : Enricher.flowFields(this.attribute(f));
     return {
       ...who,
       hostId: this.hostId,

@@ -1,12 +1,12 @@
 /**
  * Decoders of the packed records the native addon hands over. They mirror `bpf/nettopo.h`
- * byte for byte (little endian): `struct flow` (128 bytes) and `struct event` (144 bytes).
+ * byte for byte (little endian): `struct flow` (136 bytes) and `struct event` (152 bytes).
  */
 
 /** Size of `struct flow` in bytes. */
-export const FLOW_RECORD_SIZE = 128;
+export const FLOW_RECORD_SIZE = 136;
 /** Size of `struct event` in bytes. */
-export const EVENT_RECORD_SIZE = 144;
+export const EVENT_RECORD_SIZE = 152;
 
 /** `enum nettopo_role`. */
 export const NativeRole = { unknown: 0, client: 1, server: 2, listener: 3 } as const;
@@ -22,7 +22,11 @@ export const FlowFlag = {
   established: 1 << 5,
 } as const;
 
-/** `enum nettopo_event_type`. */
+/**
+ * `enum nettopo_event_type`. The kernel emits only `connect` / `attributed` (the first socket of a
+ * process not announced yet), `connect-failed`, `listen` and `unlisten`; `connected`, `accepted`
+ * and `close` are retired (the flows map carries their data) and decoded for old records only.
+ */
 export const NativeEventType = {
   1: 'connect',
   2: 'connected',
@@ -43,6 +47,11 @@ export interface NativeFlow {
   /** tgid of the owning process; 0 when not attributed (yet). */
   pid: number;
   comm: string;
+  /**
+   * The owner's start time (its group leader's `start_boottime`), CLOCK_BOOTTIME nanoseconds;
+   * 0 when unknown. With the pid it names the process safely across pid reuse.
+   */
+  startBootNs: number;
   /** 4 or 6; an IPv4-mapped IPv6 socket is reported as 4. */
   family: 4 | 6;
   localAddr: string;
@@ -136,13 +145,14 @@ export function decodeFlow(b: Buffer, off = 0): NativeFlow {
   }
   const commEnd = b.indexOf(0, off + 64);
   const comm = b.toString('utf8', off + 64, commEnd < 0 || commEnd > off + 80 ? off + 80 : commEnd);
-  const flags = b.readUInt32LE(off + 124);
+  const flags = b.readUInt32LE(off + 132);
   return {
     cookie: u64(b, off + 32),
     cgroupId: u64(b, off + 40),
     netns: b.readUInt32LE(off + 48),
     pid: b.readUInt32LE(off + 52),
     comm,
+    startBootNs: u64(b, off + 80),
     family,
     localAddr,
     localPort: b.readUInt16LE(off + 58),
@@ -150,13 +160,13 @@ export function decodeFlow(b: Buffer, off = 0): NativeFlow {
     remotePort: b.readUInt16LE(off + 60),
     role: ROLE_NAMES[b[off + 62]] ?? 'unknown',
     tcpState: b[off + 63],
-    bytesSent: u64(b, off + 80),
-    bytesReceived: u64(b, off + 88),
-    openedNs: u64(b, off + 96),
-    closedNs: u64(b, off + 104),
-    retransmits: b.readUInt32LE(off + 112),
-    srttUs: b.readUInt32LE(off + 116),
-    connectUs: b.readUInt32LE(off + 120),
+    bytesSent: u64(b, off + 88),
+    bytesReceived: u64(b, off + 96),
+    openedNs: u64(b, off + 104),
+    closedNs: u64(b, off + 112),
+    retransmits: b.readUInt32LE(off + 120),
+    srttUs: b.readUInt32LE(off + 124),
+    connectUs: b.readUInt32LE(off + 128),
     flags,
     closed: (flags & FlowFlag.closed) !== 0,
     failed: (flags & FlowFlag.failed) !== 0,

@@ -23,6 +23,17 @@ export interface NativeCollectorOptions {
    * @defaultValue 100
    */
   pollIntervalMs?: number;
+  /**
+   * Size of the `events` ring buffer in bytes: a power of 2, at least 4096.
+   * @defaultValue 1048576 (`RINGBUF_BYTES` in bpf/nettopo.h)
+   */
+  ringbufBytes?: number;
+  /**
+   * Programs (by name, as {@link NativeCapability.name}) left out on purpose; they are reported
+   * as not attached, `disabled`, like a program this kernel cannot run.
+   * @defaultValue none
+   */
+  disablePrograms?: string[];
 }
 
 /** One BPF program and whether it is active here. */
@@ -32,6 +43,8 @@ export interface NativeCapability {
   /** Its attach point (ELF section), e.g. `tp_btf/sock_send_length`. */
   section: string;
   attached: boolean;
+  /** Left out by the `disablePrograms` option. */
+  disabled: boolean;
   /** Why it did not load or attach. */
   error?: string;
 }

@@ -4,6 +4,7 @@
  * Needs root, BTF and BPF; otherwise every test is skipped with the reason printed.
  */
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
 import { Context } from 'mocha';
 import {
   NativeCollector,
@@ -39,6 +40,21 @@ function endpoint(net: TestNetwork, ns: string, localPort: number, remotePort: n
   return (f: NativeFlow) => f.netns === netns && f.localPort === localPort && f.remotePort === remotePort;
 }
 
+/** Collectors a test opens besides the suite's own; closed after each test. */
+const extraCollectors: NativeCollector[] = [];
+
+function extraCollector(options: Parameters<typeof openNativeCollector>[0]): NativeCollector {
+  const c = openNativeCollector(options);
+  extraCollectors.push(c);
+  return c;
+}
+
+/** start_boottime of a live process in clock ticks (/proc/<pid>/stat field 22). */
+function startTicks(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+}
+
 function requireCollector(ctx: Context): NativeCollector {
   if (!collector) {
     console.log(`      skipped: ${skipReason}`);
@@ -63,6 +79,7 @@ describe('collector-native (real kernel)', function () {
   });
 
   afterEach(function () {
+    extraCollectors.splice(0).forEach((c) => c.close());
     peers.splice(0).forEach((p) => p.kill());
     networks.splice(0).forEach((n) => n.destroy());
   });
@@ -251,6 +268,162 @@ describe('collector-native (real kernel)', function () {
       [s.family, s.localAddr, s.remoteAddr, s.role, s.bytesSent, s.bytesReceived, s.pid],
       [6, HOST_B.v6, HOST_A.v6, 'server', 4321, 9876, served.pid],
     );
+  });
+
+  it('when a server accepts and never reads or writes, then its end is attributed to it at accept, with its start time', async function () {
+    requireCollector(this);
+    const { net, port } = world();
+    const server = peer(net.b, { role: 'server', host: HOST_B.v4, port, silent: true });
+    const listening = await server.waitFor('listening');
+    const client = peer(net.a, { role: 'client', host: HOST_B.v4, port, hold: true });
+    const connected = await client.waitFor('connected');
+    const accepted = await server.waitFor('accepted');
+    assert.equal(accepted.peerPort, connected.localPort);
+
+    const s = await store.waitFor(
+      'server end, attributed',
+      (f) => endpoint(net, net.b, port, connected.localPort!)(f) && f.pid !== 0,
+    );
+    assert.deepEqual(
+      [s.role, s.pid, s.comm, s.bytesSent, s.bytesReceived, s.closed],
+      ['server', listening.pid, listening.comm, 0, 0, false],
+    );
+    // CLOCK_BOOTTIME ns in the kernel record, clock ticks (1/100 s) in /proc
+    assert.ok(s.startBootNs > 0, 'start time recorded');
+    assert.ok(Math.abs(s.startBootNs / 1e7 - startTicks(listening.pid)) <= 1, 'start time matches /proc');
+    const c = await store.waitFor('client end', endpoint(net, net.a, connected.localPort!, port));
+    assert.ok(
+      Math.abs(c.startBootNs / 1e7 - startTicks(connected.pid)) <= 1,
+      'client start time matches /proc',
+    );
+  });
+
+  it('when a client process is ignored, then neither its connect nor its bytes are traced, and its peer is', async function () {
+    requireCollector(this);
+    const { net, port } = world();
+    const server = peer(net.b, { role: 'server', host: HOST_B.v4, port, reply: 300 });
+    await server.waitFor('listening');
+    const client = peer(net.a, { role: 'client', host: HOST_B.v4, port, send: 400, waitBeforeConnect: true });
+    const ready = await client.waitFor('ready');
+    const hiding = extraCollector({ ignorePid: ready.pid, pollIntervalMs: 50 });
+    const hidingStore = new FlowStore(hiding);
+    client.release();
+    const done = await client.waitFor('done');
+    const s = await hidingStore.waitFor(
+      'server end',
+      (f) => endpoint(net, net.b, port, done.localPort!)(f) && f.closed,
+    );
+    assert.deepEqual([s.bytesSent, s.bytesReceived], [300, 400]);
+    const hidden = hidingStore.read().filter((f) => f.netns === net.inode(net.a));
+    assert.deepEqual(hidden, [], 'no flow of the ignored client');
+    // the suite's collector, which ignores nobody here, did see it
+    const seen = await store.waitFor('client end', endpoint(net, net.a, done.localPort!, port));
+    assert.equal(seen.pid, ready.pid);
+  });
+
+  it('when a server process is ignored, then its listener and accepted sockets are hidden, and its client is traced', async function () {
+    requireCollector(this);
+    const { net, port } = world();
+    const server = peer(net.b, { role: 'server', host: HOST_B.v4, port, silent: true });
+    const listening = await server.waitFor('listening');
+    const hiding = extraCollector({ ignorePid: listening.pid, pollIntervalMs: 50 });
+    const hidingStore = new FlowStore(hiding);
+    const client = peer(net.a, { role: 'client', host: HOST_B.v4, port, hold: true, before: 10 });
+    const connected = await client.waitFor('connected');
+    await server.waitFor('accepted'); // accept() has returned: its program has run
+    const c = await hidingStore.waitFor('client end', endpoint(net, net.a, connected.localPort!, port));
+    assert.deepEqual([c.role, c.pid, c.bytesSent], ['client', connected.pid, 10]);
+    const hidden = decodeFlows(hiding.readFlows()).filter((f) => f.netns === net.inode(net.b));
+    assert.deepEqual(hidden, [], 'no flow of the ignored server');
+    assert.equal(hiding.stats().flowsEvicted, 0, 'a hidden flow is not counted as evicted');
+  });
+
+  it('when the ring buffer overflows, then the loss is counted and no flow is lost', async function () {
+    requireCollector(this);
+    const { net, port } = world();
+    const n = 40; // each new client process is one event; 4 KiB hold about 25
+    // never drained: nothing started, no wake-up
+    const tiny = extraCollector({ ringbufBytes: 4096, wakeupBytes: 1 << 30 });
+    const tinyStore = new FlowStore(tiny);
+    const server = peer(net.b, { role: 'server', host: HOST_B.v4, port, reply: 7, connections: n });
+    await server.waitFor('listening');
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const client = peer(net.a, { role: 'client', host: HOST_B.v4, port, send: 11 });
+      ports.push((await client.waitFor('done')).localPort!);
+      if (i % 10 === 9) tinyStore.read(); // closed flows wait in the map until read
+    }
+    for (const p of ports) {
+      const c = await tinyStore.waitFor(`client ${p}`, (f) => endpoint(net, net.a, p, port)(f) && f.closed);
+      const s = await tinyStore.waitFor(`server ${p}`, (f) => endpoint(net, net.b, port, p)(f) && f.closed);
+      assert.deepEqual([c.bytesSent, c.bytesReceived, s.bytesSent, s.bytesReceived], [11, 7, 7, 11]);
+      assert.notEqual(c.pid, 0);
+    }
+    const stats = tiny.stats();
+    assert.ok(stats.ringbufFull > 0, `ringbufFull: ${stats.ringbufFull}`);
+    assert.equal(stats.flowsEvicted, 0);
+    assert.equal(stats.flowUpdateFailed, 0);
+  });
+
+  it('when programs are disabled, then the capabilities report them and the rest still counts', async function () {
+    requireCollector(this);
+    const partial = extraCollector({
+      disablePrograms: ['handle_accept4', 'handle_accept'],
+      pollIntervalMs: 50,
+    });
+    const caps = partial.capabilities();
+    for (const c of caps) {
+      const off = c.name === 'handle_accept4' || c.name === 'handle_accept';
+      assert.equal(c.attached, !off, `${c.name} attached`);
+      assert.equal(c.disabled, off, `${c.name} disabled`);
+      if (off) assert.match(c.error ?? '', /disabled/);
+    }
+    assert.throws(() => openNativeCollector({ disablePrograms: ['no_such_program'] }), /no_such_program/);
+
+    const partialStore = new FlowStore(partial);
+    const { net, port } = world();
+    const server = peer(net.b, { role: 'server', host: HOST_B.v4, port, silent: true });
+    const listening = await server.waitFor('listening');
+    const client = peer(net.a, { role: 'client', host: HOST_B.v4, port, hold: true, before: 33 });
+    const connected = await client.waitFor('connected');
+    await server.waitFor('accepted');
+    const c = await partialStore.waitFor('client end', endpoint(net, net.a, connected.localPort!, port));
+    assert.deepEqual([c.pid, c.bytesSent], [connected.pid, 33]);
+    // without accept, a server that never reads stays unattributed in this collector …
+    await new Promise((r) => setTimeout(r, 200));
+    const s = partialStore.read().find(endpoint(net, net.b, port, connected.localPort!));
+    assert.ok(s, 'server end still recorded');
+    assert.equal(s.pid, 0);
+    // … while the suite's full collector attributed it at accept
+    const full = await store.waitFor(
+      'server end',
+      (f) => endpoint(net, net.b, port, connected.localPort!)(f) && f.pid !== 0,
+    );
+    assert.equal(full.pid, listening.pid);
+  });
+
+  it('when a closed flow has been read once, then it is deleted from the map', async function () {
+    requireCollector(this);
+    const own = extraCollector({ pollIntervalMs: 50 });
+    const { net, port } = world();
+    const server = peer(net.b, { role: 'server', host: HOST_B.v4, port, reply: 2 });
+    await server.waitFor('listening');
+    const client = peer(net.a, { role: 'client', host: HOST_B.v4, port, send: 3 });
+    const done = await client.waitFor('done');
+    await server.waitFor('served');
+    const isClient = endpoint(net, net.a, done.localPort!, port);
+    let first: NativeFlow | undefined;
+    const deadline = Date.now() + 5000;
+    while (!first && Date.now() < deadline) {
+      first = decodeFlows(own.readFlows()).find((f) => isClient(f) && f.closed);
+      if (!first) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(first, 'the closed client flow is read once');
+    const deletedBefore = own.stats().flowsDeleted;
+    assert.ok(deletedBefore >= 1);
+    const again = decodeFlows(own.readFlows()).filter((f) => f.cookie === first.cookie);
+    assert.deepEqual(again, [], 'gone at the next read');
+    assert.equal(own.stats().flowsEvicted, 0);
   });
 
   it('when flows are read, then nothing was dropped and closed flows are gone from the map', function () {

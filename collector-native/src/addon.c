@@ -32,6 +32,7 @@
 struct cap {
 	char name[64];
 	char section[96];
+	bool disabled;		/* left out on request (option disablePrograms) */
 	bool loaded;
 	bool attached;
 	char error[ERR_LEN];
@@ -42,8 +43,16 @@ struct batch {
 	unsigned char data[];
 };
 
+/* What is set on the BPF object before load. */
+struct config {
+	uint32_t ignore_tgid;
+	uint32_t wakeup_bytes;
+	uint32_t ringbuf_bytes;	/* 0: RINGBUF_BYTES */
+};
+
 struct collector {
 	struct nettopo_bpf *skel;
+	struct config cfg;
 	struct bpf_link *links[MAX_PROGS];
 	struct cap caps[MAX_PROGS];
 	int ncaps;
@@ -202,37 +211,58 @@ static int preflight(napi_env env)
 	return 0;
 }
 
-static struct nettopo_bpf *open_skel(uint32_t ignore_tgid, uint32_t wakeup_bytes)
+static struct nettopo_bpf *open_skel(const struct config *cfg)
 {
 	struct nettopo_bpf *skel = nettopo_bpf__open();
 
 	if (!skel)
 		return NULL;
-	skel->rodata->ignore_tgid = ignore_tgid;
-	skel->rodata->wakeup_bytes = wakeup_bytes;
+	skel->rodata->ignore_tgid = cfg->ignore_tgid;
+	skel->rodata->wakeup_bytes = cfg->wakeup_bytes;
+	if (cfg->ringbuf_bytes && bpf_map__set_max_entries(skel->maps.events, cfg->ringbuf_bytes)) {
+		nettopo_bpf__destroy(skel);
+		errno = EINVAL;
+		return NULL;
+	}
 	return skel;
+}
+
+/* Programs are loaded unless disabled, and (after a failed load) unless they failed alone. */
+static void set_autoload(struct collector *c, bool only_loaded)
+{
+	struct bpf_program *prog;
+	int i = 0;
+
+	bpf_object__for_each_program(prog, c->skel->obj) {
+		bpf_program__set_autoload(prog, !c->caps[i].disabled && (!only_loaded || c->caps[i].loaded));
+		i++;
+	}
 }
 
 /*
  * Load every program that loads. Fast path: all at once. If that fails, each
  * program is tried alone to find the culprits, which are then left out.
  */
-static int load_optional(struct collector *c, uint32_t ignore_tgid, uint32_t wakeup_bytes)
+static int load_optional(struct collector *c)
 {
 	struct bpf_program *prog;
 	int i, err;
 
 	log_reset();
+	set_autoload(c, false);
 	err = nettopo_bpf__load(c->skel);
 	if (!err) {
 		for (i = 0; i < c->ncaps; i++)
-			c->caps[i].loaded = true;
+			c->caps[i].loaded = !c->caps[i].disabled;
 		return 0;
 	}
 	for (i = 0; i < c->ncaps; i++) {
-		struct nettopo_bpf *probe = open_skel(ignore_tgid, wakeup_bytes);
+		struct nettopo_bpf *probe;
 		int j = 0;
 
+		if (c->caps[i].disabled)
+			continue;
+		probe = open_skel(&c->cfg);
 		if (!probe)
 			return -errno;
 		bpf_object__for_each_program(prog, probe->obj)
@@ -240,21 +270,16 @@ static int load_optional(struct collector *c, uint32_t ignore_tgid, uint32_t wak
 		log_reset();
 		err = nettopo_bpf__load(probe);
 		if (err)
-			snprintf(c->caps[i].error, ERR_LEN, "load: %s: %s", strerror(-err), log_tail(300));
+			snprintf(c->caps[i].error, ERR_LEN, "load: %s: %s", strerror(-err), log_tail(1500));
 		else
 			c->caps[i].loaded = true;
 		nettopo_bpf__destroy(probe);
 	}
-	i = 0;
-	bpf_object__for_each_program(prog, c->skel->obj)
-		bpf_program__set_autoload(prog, c->caps[i++].loaded);
 	nettopo_bpf__destroy(c->skel);	/* a failed load cannot be retried on the same object */
-	c->skel = open_skel(ignore_tgid, wakeup_bytes);
+	c->skel = open_skel(&c->cfg);
 	if (!c->skel)
 		return -errno;
-	i = 0;
-	bpf_object__for_each_program(prog, c->skel->obj)
-		bpf_program__set_autoload(prog, c->caps[i++].loaded);
+	set_autoload(c, true);
 	log_reset();
 	return nettopo_bpf__load(c->skel);
 }
@@ -414,12 +439,56 @@ static struct collector *unwrap(napi_env env, napi_callback_info info, size_t *a
 
 /* ---------- JS methods ---------- */
 
+static int find_cap(struct collector *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->ncaps; i++)
+		if (!strcmp(c->caps[i].name, name))
+			return i;
+	return -1;
+}
+
+/* An optional array of program names (at most MAX_PROGS, each shorter than 64 bytes). */
+static bool get_opt_names(napi_env env, napi_value opts, const char *key, char names[][64], uint32_t *n)
+{
+	bool has = false, is_array = false;
+	napi_value v, item;
+	napi_valuetype t;
+	uint32_t len, i;
+	size_t copied;
+
+	*n = 0;
+	if (napi_has_named_property(env, opts, key, &has) != napi_ok || !has)
+		return true;
+	if (napi_get_named_property(env, opts, key, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok)
+		return false;
+	if (t == napi_undefined)
+		return true;
+	if (napi_is_array(env, v, &is_array) != napi_ok || !is_array ||
+	    napi_get_array_length(env, v, &len) != napi_ok || len > MAX_PROGS) {
+		throw_code(env, "EINVAL", "option %s must be an array of at most %d program names", key, MAX_PROGS);
+		return false;
+	}
+	for (i = 0; i < len; i++) {
+		if (napi_get_element(env, v, i, &item) != napi_ok ||
+		    napi_get_value_string_utf8(env, item, names[i], 64, &copied) != napi_ok) {
+			throw_code(env, "EINVAL", "option %s: element %u is not a string", key, i);
+			return false;
+		}
+	}
+	*n = len;
+	return true;
+}
+
 static napi_value js_construct(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
 	napi_value argv[1], self;
 	napi_valuetype t = napi_undefined;
-	uint32_t ignore_tgid = getpid(), wakeup_bytes = 256 * 1024, poll_ms = 100;
+	struct config cfg = { .ignore_tgid = getpid(), .wakeup_bytes = 256 * 1024 };
+	char disabled[MAX_PROGS][64];
+	uint32_t poll_ms = 100, ndisabled = 0, i;
 	struct bpf_program *prog;
 	struct collector *c;
 	int err;
@@ -428,10 +497,17 @@ static napi_value js_construct(napi_env env, napi_callback_info info)
 	if (argc >= 1)
 		CHECK(env, napi_typeof(env, argv[0], &t));
 	if (t == napi_object) {
-		if (!get_opt_u32(env, argv[0], "ignorePid", &ignore_tgid) ||
-		    !get_opt_u32(env, argv[0], "wakeupBytes", &wakeup_bytes) ||
-		    !get_opt_u32(env, argv[0], "pollIntervalMs", &poll_ms))
+		if (!get_opt_u32(env, argv[0], "ignorePid", &cfg.ignore_tgid) ||
+		    !get_opt_u32(env, argv[0], "wakeupBytes", &cfg.wakeup_bytes) ||
+		    !get_opt_u32(env, argv[0], "ringbufBytes", &cfg.ringbuf_bytes) ||
+		    !get_opt_u32(env, argv[0], "pollIntervalMs", &poll_ms) ||
+		    !get_opt_names(env, argv[0], "disablePrograms", disabled, &ndisabled))
 			return NULL;
+	}
+	if (cfg.ringbuf_bytes &&
+	    (cfg.ringbuf_bytes < 4096 || (cfg.ringbuf_bytes & (cfg.ringbuf_bytes - 1)))) {
+		throw_code(env, "EINVAL", "option ringbufBytes must be a power of 2, at least 4096");
+		return NULL;
 	}
 	if (preflight(env))
 		return NULL;
@@ -442,9 +518,10 @@ static napi_value js_construct(napi_env env, napi_callback_info info)
 		throw_code(env, "ENOMEM", "out of memory");
 		return NULL;
 	}
+	c->cfg = cfg;
 	c->poll_ms = poll_ms ? (int)poll_ms : 100;
 	log_reset();
-	c->skel = open_skel(ignore_tgid, wakeup_bytes);
+	c->skel = open_skel(&c->cfg);
 	if (!c->skel) {
 		throw_code(env, "ELOAD", "nettopo collector: opening the BPF object failed: %s: %s",
 			   strerror(errno), log_tail(1000));
@@ -459,7 +536,19 @@ static napi_value js_construct(napi_env env, napi_callback_info info)
 			 bpf_program__section_name(prog));
 		c->ncaps++;
 	}
-	err = load_optional(c, ignore_tgid, wakeup_bytes);
+	for (i = 0; i < ndisabled; i++) {
+		int idx = find_cap(c, disabled[i]);
+
+		if (idx < 0) {
+			throw_code(env, "EINVAL", "option disablePrograms: no program named %s", disabled[i]);
+			collector_free(c);
+			free(c);
+			return NULL;
+		}
+		c->caps[idx].disabled = true;
+		snprintf(c->caps[idx].error, ERR_LEN, "disabled (option disablePrograms)");
+	}
+	err = load_optional(c);
 	if (err) {
 		throw_code(env, "ELOAD", "nettopo collector: loading the BPF object failed: %s: %s",
 			   strerror(-err), log_tail(1500));
@@ -502,6 +591,8 @@ static napi_value js_capabilities(napi_env env, napi_callback_info info)
 		CHECK(env, napi_set_named_property(env, obj, "section", v));
 		CHECK(env, napi_get_boolean(env, c->caps[i].attached, &v));
 		CHECK(env, napi_set_named_property(env, obj, "attached", v));
+		CHECK(env, napi_get_boolean(env, c->caps[i].disabled, &v));
+		CHECK(env, napi_set_named_property(env, obj, "disabled", v));
 		if (!c->caps[i].attached) {
 			CHECK(env, napi_create_string_utf8(env, c->caps[i].error, NAPI_AUTO_LENGTH, &v));
 			CHECK(env, napi_set_named_property(env, obj, "error", v));
@@ -590,16 +681,6 @@ static int read_iter(struct bpf_link *link, unsigned char **buf, size_t *len, si
 	return 0;
 }
 
-static int find_cap(struct collector *c, const char *name)
-{
-	int i;
-
-	for (i = 0; i < c->ncaps; i++)
-		if (!strcmp(c->caps[i].name, name))
-			return i;
-	return -1;
-}
-
 static int cmp_cookie(const void *a, const void *b)
 {
 	__u64 x = ((const struct flow *)a)->c.cookie, y = ((const struct flow *)b)->c.cookie;
@@ -672,14 +753,14 @@ static unsigned long long sum_counter(struct collector *c, __u32 idx)
 /*
  * Every flow entry, in one Buffer of struct flow; closed entries are deleted
  * once read (their final counters are in this result). Also the eviction
- * estimate: an LRU map evicts silently, so evicted = created - deleted - present.
+ * estimate: an LRU map evicts silently, so evicted = created - deleted - hidden - present.
  */
 static napi_value js_read_flows(napi_env env, napi_callback_info info)
 {
 	size_t argc = 0;
 	struct collector *c = unwrap(env, info, &argc, NULL);
 	const size_t slots = MAX_FLOWS + 4096;
-	unsigned long long created;
+	unsigned long long created, gone;
 	__u64 *keys = NULL, *closed = NULL, in_batch = 0, out_batch = 0;
 	struct flow *vals = NULL;
 	size_t total = 0, nclosed = 0, i;
@@ -720,9 +801,9 @@ static napi_value js_read_flows(napi_env env, napi_callback_info info)
 		if (!bpf_map_delete_elem(fd, &closed[i]))
 			c->flows_deleted++;
 	c->flows_present = total - nclosed;
-	if (created > c->flows_deleted + total &&
-	    created - c->flows_deleted - total > c->flows_evicted)
-		c->flows_evicted = created - c->flows_deleted - total;
+	gone = c->flows_deleted + sum_counter(c, CNT_FLOW_HIDDEN) + total;
+	if (created > gone && created - gone > c->flows_evicted)
+		c->flows_evicted = created - gone;
 	if (napi_create_buffer_copy(env, total * sizeof(*vals), total ? (void *)vals : (void *)"", NULL,
 				    &result) != napi_ok) {
 		throw_code(env, "ENAPI", "napi_create_buffer_copy failed");

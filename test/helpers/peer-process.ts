@@ -4,7 +4,7 @@ import * as readline from 'node:readline';
 
 /** One JSON line reported by test/fixtures/tcp-peer.py. */
 export interface PeerReport {
-  event: 'listening' | 'served' | 'connected' | 'done' | 'failed';
+  event: 'listening' | 'served' | 'accepted' | 'ready' | 'connected' | 'done' | 'failed';
   pid: number;
   comm: string;
   port?: number;
@@ -30,6 +30,10 @@ export interface PeerOptions {
   /** Client: connect, send `before`, report "connected", wait for release(). */
   hold?: boolean;
   before?: number;
+  /** Server: accept one connection, report "accepted", neither read nor write until release(). */
+  silent?: boolean;
+  /** Client: report "ready" (its pid), connect only after release(). */
+  waitBeforeConnect?: boolean;
 }
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'tcp-peer.py');
@@ -86,7 +90,7 @@ export class PeerProcess {
     }
   }
 
-  /** Lets a holding client go on. */
+  /** Lets a holding client (or a silent server, or a client waiting to connect) go on. */
   release(): void {
     this.child.stdin!.write('go\n');
   }
