@@ -85,6 +85,19 @@ export class FlowCollector {
     return this.enricher.host.hostId;
   }
 
+  /**
+   * The next record sequence number of this run. Flow records take theirs here too, so one
+   * sequence numbers every record of the run, across all topics.
+   */
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  /** The last sequence number given out (0 before any). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
   /** Which eBPF programs are active here; empty before start(). */
   capabilities(): NativeCapability[] {
     return this.native?.capabilities() ?? [];
@@ -189,7 +202,7 @@ export class FlowCollector {
       ...who,
       hostId: this.hostId,
       runId: this.runId,
-      seq: ++this.seq,
+      seq: this.nextSeq(),
       cookie: f.cookie,
       netns: f.netns,
       role: this.role(f),
