@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { registerCollect } from './collect';
+import { registerEvents } from './events';
 import { registerStack } from './stack';
 
 /** A command module adds its command (and subcommands) to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command of the CLI, in the order --help lists them. */
-export const commands: RegisterCommand[] = [registerStack, registerCollect];
+export const commands: RegisterCommand[] = [registerStack, registerCollect, registerEvents];
