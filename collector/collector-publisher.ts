@@ -19,6 +19,7 @@ import {
 import { Enricher } from './enricher';
 import type { FlowCollector, ListenerInfo } from './flow-collector';
 import type { FlowRecord } from './flow-record';
+import type { NativeCapability, NativeStats } from './native';
 import { readNetnsAddresses } from './netns-addresses';
 import { parseProcStat } from './proc-files';
 import type { RecordSink } from './record-sink';
@@ -41,8 +42,9 @@ export interface CollectorPublisherOptions {
    */
   hostIntervalMs?: number;
   /**
-   * Listener table check period, ms.
-   * @defaultValue `1000`
+   * Period of the reconciliation with the collector's listener table, ms (listen events are
+   * published as they arrive; this catches anything missed).
+   * @defaultValue `5000`
    */
   listenerIntervalMs?: number;
   /**
@@ -59,6 +61,8 @@ interface TrackedProcess {
 }
 
 const log = createLogger('publish');
+
+const listenerKey = (l: ListenerInfo): string => `${l.netns}/${l.addr}/${l.port}`;
 
 /**
  * Turns a running {@link FlowCollector} into the contract's records and hands them to a
@@ -89,6 +93,9 @@ export class CollectorPublisher {
   private sentAtLastHeartbeat = 0;
   private lastHeartbeatAt = 0;
   private hostInFlight: Promise<void> | undefined;
+  private started = false;
+  private lastStats: NativeStats | undefined;
+  private lastCapabilities: NativeCapability[] = [];
 
   constructor(options: CollectorPublisherOptions) {
     this.collector = options.collector;
@@ -96,7 +103,7 @@ export class CollectorPublisher {
     this.sink = options.sink;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 10000;
     this.hostIntervalMs = options.hostIntervalMs ?? 60000;
-    this.listenerIntervalMs = options.listenerIntervalMs ?? 1000;
+    this.listenerIntervalMs = options.listenerIntervalMs ?? 5000;
     this.withNamespaces = options.namespaces ?? true;
     this.procRoot = options.procRoot ?? '/proc';
   }
@@ -115,6 +122,10 @@ export class CollectorPublisher {
     this.runBytes = uuidToBytes(this.collector.runId);
     this.startedAt = Date.now();
     this.lastHeartbeatAt = this.startedAt;
+    this.collector.watchListeners((l, listening) => {
+      if (this.started) this.listenerChanged(l, listening);
+    });
+    this.started = true;
     this.checkListeners();
     this.heartbeat();
     this.publishHost();
@@ -142,8 +153,8 @@ export class CollectorPublisher {
    */
   async stop(): Promise<void> {
     this.timers.splice(0).forEach((t) => clearInterval(t));
+    this.started = false;
     await this.hostInFlight;
-    this.checkListeners();
     this.checkExits();
     this.heartbeat();
   }
@@ -209,57 +220,72 @@ export class CollectorPublisher {
     return startTime === 0 || this.enricher.processes.ticksToEpochMs(stat.startTicks) === startTime;
   }
 
+  /** Reconciles with the collector's listener table (the events do the work; this is the safety net). */
   private checkListeners(): void {
-    const now = Date.now();
     const current = new Map<string, ListenerInfo>();
-    for (const l of this.collector.listeners()) current.set(`${l.netns}/${l.addr}/${l.port}`, l);
-    for (const [key, l] of current) {
-      if (this.listeners.has(key)) continue;
-      let startTime = 0;
-      if (l.pid !== 0) {
-        const owner = Enricher.flowFields(
-          this.enricher.attribute(l.pid, l.comm, this.enricher.processes.peek(l.pid)?.cgroupId ?? 0),
-        );
-        startTime = owner.processStartTime;
-        this.seeProcess(l.pid, startTime, owner);
-      }
-      let address: Buffer;
-      try {
-        address = ipToBytes(l.addr);
-      } catch (err) {
-        log.debug(`listener ${l.addr}:${l.port} skipped: ${(err as Error).message}`);
-        continue;
-      }
-      const record: ListenerV1 = {
-        ...this.base(),
-        netns: l.netns,
-        family: address.length === 4 ? 'ipv4' : 'ipv6',
-        address,
-        port: l.port,
-        pid: l.pid === 0 ? null : l.pid,
-        processStartTime: startTime === 0 ? null : startTime,
-        state: 'listening',
-        observedAt: now,
-      };
-      this.listeners.set(key, record);
-      this.emit('listener', record);
-    }
+    for (const l of this.collector.listeners()) current.set(listenerKey(l), l);
+    for (const l of current.values()) this.listenerChanged(l, true);
     for (const [key, record] of this.listeners) {
-      if (current.has(key)) continue;
-      this.listeners.delete(key);
-      this.emit('listener', { ...record, ...this.base(), state: 'closed', observedAt: now });
+      if (!current.has(key)) this.closeListener(key, record);
     }
+  }
+
+  private listenerChanged(l: ListenerInfo, listening: boolean): void {
+    const key = listenerKey(l);
+    const known = this.listeners.get(key);
+    if (!listening) {
+      if (known) this.closeListener(key, known);
+      return;
+    }
+    if (known && known.pid === (l.pid === 0 ? null : l.pid)) return;
+    let startTime = 0;
+    if (l.pid !== 0) {
+      const owner = Enricher.flowFields(
+        this.enricher.attribute(l.pid, l.comm, this.enricher.processes.peek(l.pid)?.cgroupId ?? 0),
+      );
+      startTime = owner.processStartTime;
+      this.seeProcess(l.pid, startTime, owner);
+    }
+    let address: Buffer;
+    try {
+      address = ipToBytes(l.addr);
+    } catch (err) {
+      log.debug(`listener ${l.addr}:${l.port} skipped: ${(err as Error).message}`);
+      return;
+    }
+    const record: ListenerV1 = {
+      ...this.base(),
+      netns: l.netns,
+      family: address.length === 4 ? 'ipv4' : 'ipv6',
+      address,
+      port: l.port,
+      pid: l.pid === 0 ? null : l.pid,
+      processStartTime: startTime === 0 ? null : startTime,
+      state: 'listening',
+      observedAt: Date.now(),
+    };
+    this.listeners.set(key, record);
+    this.emit('listener', record);
+  }
+
+  private closeListener(key: string, record: ListenerV1): void {
+    this.listeners.delete(key);
+    this.emit('listener', { ...record, ...this.base(), state: 'closed', observedAt: Date.now() });
   }
 
   private heartbeat(): void {
     const now = Date.now();
-    const stats = this.collector.stats();
+    // After collector.stop() the native side is gone: the final heartbeat reports the last known.
+    const stats = this.collector.stats() ?? this.lastStats;
+    this.lastStats = stats;
+    const capabilities = this.collector.capabilities();
+    if (capabilities.length > 0) this.lastCapabilities = capabilities;
     const seconds = Math.max((now - this.lastHeartbeatAt) / 1000, 0.001);
     const record: HeartbeatV1 = {
       ...this.base(),
       collectorVersion: this.version,
       startedAt: this.startedAt,
-      capabilities: this.collector.capabilities().map((c) => ({
+      capabilities: this.lastCapabilities.map((c) => ({
         name: c.section,
         attached: c.attached,
         error: c.attached ? null : (c.error ?? 'not attached'),

@@ -73,6 +73,7 @@ export class FlowCollector {
   /** Listening sockets per `netns/port`. */
   private readonly listenerTable = new Map<string, ListenerInfo>();
   private sink: ((records: FlowRecord[]) => void) | undefined;
+  private listenerWatch: ((listener: ListenerInfo, listening: boolean) => void) | undefined;
 
   constructor(options: FlowCollectorOptions = {}) {
     this.intervalMs = options.intervalMs ?? 5000;
@@ -110,6 +111,14 @@ export class FlowCollector {
   /** Listening sockets known now (from the snapshot and live listen events). */
   listeners(): ListenerInfo[] {
     return [...this.listenerTable.values()];
+  }
+
+  /**
+   * Calls `watch` whenever a socket starts (`listening` true) or stops listening, as the events
+   * arrive, so that a listener that lives less than a flush interval is still seen.
+   */
+  watchListeners(watch: (listener: ListenerInfo, listening: boolean) => void): void {
+    this.listenerWatch = watch;
   }
 
   /**
@@ -151,7 +160,8 @@ export class FlowCollector {
       if (ended) this.reported.delete(f.cookie);
       else this.reported.set(f.cookie, signature);
       const record = this.toRecord(f, now);
-      if (this.matches(record)) records.push(record);
+      // Numbered only when reported: a gap in the run's sequence then always means a lost record.
+      if (this.matches(record)) records.push({ ...record, seq: this.nextSeq() });
     }
     if (records.length) this.sink(records);
   }
@@ -173,19 +183,26 @@ export class FlowCollector {
       // Capture the owner now: the process may be gone by the next flush.
       if (f.pid !== 0) this.enricher.attribute(f.pid, f.comm, f.cgroupId);
       if (e.type === 'listen') this.addListener(f);
-      else if (e.type === 'unlisten') this.listenerTable.delete(`${f.netns}/${f.localPort}`);
+      else if (e.type === 'unlisten') {
+        const key = `${f.netns}/${f.localPort}`;
+        const gone = this.listenerTable.get(key);
+        this.listenerTable.delete(key);
+        if (gone) this.listenerWatch?.(gone, false);
+      }
     }
   }
 
   private addListener(f: NativeFlow): void {
     if (f.pid !== 0) this.enricher.attribute(f.pid, f.comm, f.cgroupId);
-    this.listenerTable.set(`${f.netns}/${f.localPort}`, {
+    const listener: ListenerInfo = {
       netns: f.netns,
       addr: f.localAddr,
       port: f.localPort,
       pid: f.pid,
       comm: f.comm,
-    });
+    };
+    this.listenerTable.set(`${f.netns}/${f.localPort}`, listener);
+    this.listenerWatch?.(listener, true);
   }
 
   private role(f: NativeFlow): FlowRole {
@@ -202,7 +219,7 @@ export class FlowCollector {
       ...who,
       hostId: this.hostId,
       runId: this.runId,
-      seq: this.nextSeq(),
+      seq: 0,
       cookie: f.cookie,
       netns: f.netns,
       role: this.role(f),

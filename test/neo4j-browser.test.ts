@@ -60,9 +60,12 @@ describe('Neo4j Browser on the local stack', function () {
     // The node the Browser created is really in the database.
     const driver = neo4j.driver(urls.neo4jBolt, neo4j.auth.basic(config.neo4j.user, config.neo4j.password));
     try {
-      const { records } = await driver.executeQuery('MATCH (n:BrowserProbe {token: $token}) RETURN count(n) AS c', {
-        token,
-      });
+      const { records } = await driver.executeQuery(
+        'MATCH (n:BrowserProbe {token: $token}) RETURN count(n) AS c',
+        {
+          token,
+        },
+      );
       assert.equal(records[0].get('c').toNumber(), 1);
     } finally {
       await driver.close();
