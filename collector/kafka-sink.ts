@@ -235,6 +235,7 @@ export class KafkaSink implements RecordSink {
         if (this.buffer.length < this.options.batchSize && !this.stopping && this.options.lingerMs > 0)
           await sleep(this.options.lingerMs);
         const batch = this.buffer.take(this.options.batchSize, MAX_REQUEST_BYTES);
+        const sentAt = Date.now();
         try {
           await this.deliver(batch);
         } catch (err) {
@@ -243,7 +244,11 @@ export class KafkaSink implements RecordSink {
         }
         this.buffer.ack();
         this.counters.produced += batch.length;
-        if (backoff > 0) log.info(`delivering again; ${this.buffer.length} records waiting`);
+        const waited = Date.now() - sentAt;
+        if (backoff > 0 || waited > 5000)
+          log.info(
+            `delivering again (after ${(waited / 1000).toFixed(1)} s in kafkajs' retries); ${this.buffer.length} records waiting`,
+          );
         backoff = 0;
       } catch (err) {
         this.counters.sendFailures++;
