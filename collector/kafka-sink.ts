@@ -55,6 +55,13 @@ export interface KafkaSinkOptions {
    */
   batchSize?: number;
   /**
+   * Most bytes (values and keys, before compression) in one produce request. A partition's batch
+   * must stay under the broker's `max.message.bytes` (1 MiB by default) after compression; a
+   * batch the broker refuses as too large is split in halves and sent again.
+   * @defaultValue 900 KiB uncompressed, 3 MiB with gzip
+   */
+  maxRequestBytes?: number;
+  /**
    * How long a first record waits for others before a request is sent, ms.
    * @defaultValue `20`
    */
@@ -95,9 +102,25 @@ interface Pending {
 
 /** Charged per record besides its bytes: the message object and its header strings. */
 const RECORD_OVERHEAD = 160;
-const MAX_REQUEST_BYTES = 900 * 1024;
 
 const log = createLogger('kafka');
+
+/** Whether an error (or one it wraps) is the broker refusing a batch as too large. */
+function tooLarge(err: unknown): boolean {
+  for (
+    let e = err as { type?: string; message?: string; cause?: unknown } | undefined;
+    e;
+    e = e.cause as typeof e
+  ) {
+    if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
+    if (
+      typeof e.message === 'string' &&
+      /larger than the (max message size|configured segment size)/.test(e.message)
+    )
+      return true;
+  }
+  return false;
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -116,7 +139,13 @@ export class KafkaSink implements RecordSink {
   private readonly options: Required<
     Pick<
       KafkaSinkOptions,
-      'createTopics' | 'partitions' | 'replicationFactor' | 'retentionMs' | 'batchSize' | 'lingerMs'
+      | 'createTopics'
+      | 'partitions'
+      | 'replicationFactor'
+      | 'retentionMs'
+      | 'batchSize'
+      | 'lingerMs'
+      | 'maxRequestBytes'
     >
   >;
   private readonly compression: CompressionTypes;
@@ -128,6 +157,8 @@ export class KafkaSink implements RecordSink {
   private wake: (() => void) | undefined;
   private counters = { submitted: 0, produced: 0, invalid: 0, sendFailures: 0 };
   private lastDropLog = 0;
+  /** Current request size limit: halved when the broker refuses a batch as too large. */
+  private requestBytes = 0;
   private droppedAtLastLog = 0;
 
   constructor(options: KafkaSinkOptions) {
@@ -141,7 +172,10 @@ export class KafkaSink implements RecordSink {
       retentionMs: options.retentionMs ?? 7 * 24 * 3600 * 1000,
       batchSize: options.batchSize ?? 5000,
       lingerMs: options.lingerMs ?? 20,
+      maxRequestBytes:
+        options.maxRequestBytes ?? ((options.compression ?? 'gzip') === 'gzip' ? 3 * 1048576 : 900 * 1024),
     };
+    this.requestBytes = this.options.maxRequestBytes;
     this.compression =
       (options.compression ?? 'gzip') === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.buffer = new BoundedBuffer<Pending>({
@@ -234,7 +268,7 @@ export class KafkaSink implements RecordSink {
         if (!this.connected) await this.connect();
         if (this.buffer.length < this.options.batchSize && !this.stopping && this.options.lingerMs > 0)
           await sleep(this.options.lingerMs);
-        const batch = this.buffer.take(this.options.batchSize, MAX_REQUEST_BYTES);
+        const batch = this.buffer.take(this.options.batchSize, this.requestBytes);
         const sentAt = Date.now();
         try {
           await this.deliver(batch);
@@ -252,6 +286,11 @@ export class KafkaSink implements RecordSink {
         backoff = 0;
       } catch (err) {
         this.counters.sendFailures++;
+        if (tooLarge(err) && this.requestBytes > 16 * 1024) {
+          this.requestBytes = Math.floor(this.requestBytes / 2);
+          log.warn(`broker refused a batch as too large; requests now at most ${this.requestBytes} bytes`);
+          continue;
+        }
         backoff = Math.min(backoff === 0 ? 250 : backoff * 2, 5000);
         const e =
           err instanceof KafkaUnavailableError ? err : new KafkaUnavailableError(String(err), { cause: err });
