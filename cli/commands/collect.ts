@@ -10,6 +10,7 @@ import {
   tableHeader,
   type FlowOutputFormat,
 } from '../../collector';
+import { brokersOf } from './events';
 
 const log = createLogger('collect');
 
@@ -85,7 +86,7 @@ export function registerCollect(program: Command): void {
     )
     .option(
       '-k, --kafka [brokers]',
-      'also produce every record to Kafka (host:port,...; default NETTOPO_KAFKA_BROKERS); SASL/TLS from NETTOPO_KAFKA_* variables',
+      'also produce every record to Kafka (host:port,...; default NETTOPO_KAFKA_BROKERS, else the local stack); SASL/TLS from NETTOPO_KAFKA_* variables',
     )
     .option('--topic-prefix <prefix>', 'prefix of the topic names (e.g. for a test)', '')
     .option('--partitions <n>', 'partitions of topics created on start', positiveNumber('partitions'), 3)
@@ -140,7 +141,9 @@ export function registerCollect(program: Command): void {
       let publisher: CollectorPublisher | undefined;
       if (opts.kafka) {
         sink = new KafkaSink({
-          settings: kafkaSettings(typeof opts.kafka === 'string' ? { brokers: opts.kafka } : {}),
+          settings: kafkaSettings({
+            brokers: brokersOf(typeof opts.kafka === 'string' ? opts.kafka : undefined),
+          }),
           topicPrefix: opts.topicPrefix,
           partitions: Math.round(opts.partitions),
           retentionMs: Math.round(opts.retentionHours * 3600 * 1000),
