@@ -4,6 +4,8 @@ export interface BoundedBufferOptions<T> {
   maxBytes: number;
   /** The size an item is charged, in bytes. */
   sizeOf: (item: T) => number;
+  /** Called with each item dropped to make room. */
+  onDrop?: (item: T) => void;
 }
 
 /**
@@ -19,6 +21,7 @@ export interface BoundedBufferOptions<T> {
 export class BoundedBuffer<T> {
   readonly maxBytes: number;
   private readonly sizeOf: (item: T) => number;
+  private readonly onDrop: ((item: T) => void) | undefined;
   private queue: T[] = [];
   private head = 0;
   private inFlight: T[] = [];
@@ -30,6 +33,7 @@ export class BoundedBuffer<T> {
     if (!(options.maxBytes > 0)) throw new RangeError('maxBytes must be > 0');
     this.maxBytes = options.maxBytes;
     this.sizeOf = options.sizeOf;
+    this.onDrop = options.onDrop;
   }
 
   /** Items waiting (not in flight). */
@@ -62,10 +66,13 @@ export class BoundedBuffer<T> {
     const size = this.sizeOf(item);
     let dropped = 0;
     while (this.bytes + size > this.maxBytes && this.length > 0) {
-      this.queuedBytes -= this.sizeOf(this.shift());
+      const oldest = this.shift();
+      this.queuedBytes -= this.sizeOf(oldest);
+      this.onDrop?.(oldest);
       dropped++;
     }
     if (this.bytes + size > this.maxBytes) {
+      this.onDrop?.(item);
       dropped++;
     } else {
       this.queue.push(item);

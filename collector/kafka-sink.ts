@@ -83,6 +83,11 @@ export interface KafkaSinkStats {
   produced: number;
   /** Records dropped because the buffer was full. */
   dropped: number;
+  /**
+   * Of those, records whose delivery had been attempted and reported failed: the broker may have
+   * written them anyway (an acknowledgement lost), so they are dropped but possibly on Kafka.
+   */
+  droppedInDoubt: number;
   /** Records dropped because they could not be encoded (a bug, logged). */
   invalid: number;
   /** Records waiting or in flight. */
@@ -98,6 +103,8 @@ interface Pending {
   value: Buffer;
   headers: Record<string, string>;
   size: number;
+  /** A send of it was attempted and reported failed. */
+  attempted?: boolean;
 }
 
 /** Charged per record besides its bytes: the message object and its header strings. */
@@ -156,6 +163,7 @@ export class KafkaSink implements RecordSink {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private counters = { submitted: 0, produced: 0, invalid: 0, sendFailures: 0 };
+  private droppedInDoubt = 0;
   private lastDropLog = 0;
   /** Current request size limit: halved when the broker refuses a batch as too large. */
   private requestBytes = 0;
@@ -181,6 +189,9 @@ export class KafkaSink implements RecordSink {
     this.buffer = new BoundedBuffer<Pending>({
       maxBytes: options.bufferBytes ?? 64 * 1024 * 1024,
       sizeOf: (p) => p.size,
+      onDrop: (p) => {
+        if (p.attempted) this.droppedInDoubt++;
+      },
     });
     log.info(
       `${describeKafkaSettings(options.settings)}; buffer cap ${(this.buffer.maxBytes / 1048576).toFixed(1)} MiB` +
@@ -201,6 +212,7 @@ export class KafkaSink implements RecordSink {
     return {
       ...this.counters,
       dropped: this.buffer.dropped,
+      droppedInDoubt: this.droppedInDoubt,
       buffered: this.buffer.length + this.buffer.inFlightCount,
       bufferedBytes: this.buffer.bytes,
     };
@@ -273,6 +285,7 @@ export class KafkaSink implements RecordSink {
         try {
           await this.deliver(batch);
         } catch (err) {
+          for (const p of batch) p.attempted = true;
           this.buffer.requeue();
           throw err;
         }

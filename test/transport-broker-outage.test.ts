@@ -17,21 +17,23 @@ interface Summary {
   submitted: number;
   produced: number;
   dropped: number;
+  inDoubt: number;
   undelivered: number;
   lastSeq: number;
 }
 
 function summaryOf(stderr: string): Summary {
   const m =
-    /kafka: (\d+) records submitted, (\d+) produced, (\d+) dropped .*?, (\d+) undelivered at exit, last seq (\d+)/.exec(
+    /kafka: (\d+) records submitted, (\d+) produced, (\d+) dropped \(buffer full; (\d+) of them.*?, (\d+) undelivered at exit, last seq (\d+)/.exec(
       stderr,
     );
   assert.ok(m, `no kafka summary in:\n${stderr}`);
-  const [submitted, produced, dropped, undelivered, lastSeq] = m.slice(1).map(Number) as number[];
+  const [submitted, produced, dropped, inDoubt, undelivered, lastSeq] = m.slice(1).map(Number) as number[];
   return {
     submitted: submitted!,
     produced: produced!,
     dropped: dropped!,
+    inDoubt: inDoubt!,
     undelivered: undelivered!,
     lastSeq: lastSeq!,
   };
@@ -151,11 +153,16 @@ describe('transport: broker outage (real kernel, real Kafka stopped and restarte
     assert.equal(lastHeartbeatDrops, 0);
   });
 
-  it('when the buffer cap is tiny, then the drop counter (log and heartbeat) equals the records missing from Kafka', async function () {
+  it('when the buffer cap is tiny, then the drop counter (log and heartbeat) equals the records missing from Kafka, give or take those dropped after a failed send', async function () {
     const { summary, seqs, lastHeartbeatDrops } = await throughOutage(0.02);
     const missing = [...Array(summary.lastSeq).keys()].map((i) => i + 1).filter((s) => !seqs.has(s));
     assert.ok(summary.dropped > 0, 'the cap was hit');
-    assert.equal(missing.length, summary.dropped, 'missing records = dropped records');
+    // Exact, except for records whose send had failed before they were dropped: an acknowledgement
+    // lost on the way may have left them on Kafka (counted apart, "in doubt").
+    assert.ok(
+      missing.length <= summary.dropped && missing.length >= summary.dropped - summary.inDoubt,
+      `missing ${missing.length}, dropped ${summary.dropped} (${summary.inDoubt} in doubt)`,
+    );
     assert.equal(lastHeartbeatDrops, summary.dropped, 'the last heartbeat reports them');
     assert.match(run!.stderr, /Kafka buffer full \(cap 0\.0 MiB\): \d+ records dropped/);
   });

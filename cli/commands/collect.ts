@@ -184,7 +184,7 @@ export function registerCollect(program: Command): void {
       if (sink) {
         const k = sink.stats();
         log.info(
-          `kafka: ${k.submitted} records submitted, ${k.produced} produced, ${k.dropped} dropped (buffer full), ${left} undelivered at exit, last seq ${collector.lastSeq}`,
+          `kafka: ${k.submitted} records submitted, ${k.produced} produced, ${k.dropped} dropped (buffer full; ${k.droppedInDoubt} of them after a failed send, maybe on Kafka), ${left} undelivered at exit, last seq ${collector.lastSeq}`,
         );
       }
     });
