@@ -73,6 +73,7 @@ export class FlowCollector {
   /** Listening sockets per `netns/port`. */
   private readonly listenerTable = new Map<string, ListenerInfo>();
   private sink: ((records: FlowRecord[]) => void) | undefined;
+  private listenerWatch: ((listener: ListenerInfo, listening: boolean) => void) | undefined;
 
   constructor(options: FlowCollectorOptions = {}) {
     this.intervalMs = options.intervalMs ?? 5000;
@@ -83,6 +84,19 @@ export class FlowCollector {
 
   get hostId(): string {
     return this.enricher.host.hostId;
+  }
+
+  /**
+   * The next record sequence number of this run. Flow records take theirs here too, so one
+   * sequence numbers every record of the run, across all topics.
+   */
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  /** The last sequence number given out (0 before any). */
+  get lastSeq(): number {
+    return this.seq;
   }
 
   /** Which eBPF programs are active here; empty before start(). */
@@ -97,6 +111,14 @@ export class FlowCollector {
   /** Listening sockets known now (from the snapshot and live listen events). */
   listeners(): ListenerInfo[] {
     return [...this.listenerTable.values()];
+  }
+
+  /**
+   * Calls `watch` whenever a socket starts (`listening` true) or stops listening, as the events
+   * arrive, so that a listener that lives less than a flush interval is still seen.
+   */
+  watchListeners(watch: (listener: ListenerInfo, listening: boolean) => void): void {
+    this.listenerWatch = watch;
   }
 
   /**
@@ -138,7 +160,8 @@ export class FlowCollector {
       if (ended) this.reported.delete(f.cookie);
       else this.reported.set(f.cookie, signature);
       const record = this.toRecord(f, now);
-      if (this.matches(record)) records.push(record);
+      // Numbered only when reported: a gap in the run's sequence then always means a lost record.
+      if (this.matches(record)) records.push({ ...record, seq: this.nextSeq() });
     }
     if (records.length) this.sink(records);
   }
@@ -160,7 +183,12 @@ export class FlowCollector {
       // Capture the owner now: the process may be gone by the next flush.
       if (f.pid !== 0) this.attribute(f);
       if (e.type === 'listen') this.addListener(f);
-      else if (e.type === 'unlisten') this.listenerTable.delete(`${f.netns}/${f.localPort}`);
+      else if (e.type === 'unlisten') {
+        const key = `${f.netns}/${f.localPort}`;
+        const gone = this.listenerTable.get(key);
+        this.listenerTable.delete(key);
+        if (gone) this.listenerWatch?.(gone, false);
+      }
     }
   }
 
@@ -171,13 +199,15 @@ export class FlowCollector {
 
   private addListener(f: NativeFlow): void {
     if (f.pid !== 0) this.attribute(f);
-    this.listenerTable.set(`${f.netns}/${f.localPort}`, {
+    const listener: ListenerInfo = {
       netns: f.netns,
       addr: f.localAddr,
       port: f.localPort,
       pid: f.pid,
       comm: f.comm,
-    });
+    };
+    this.listenerTable.set(`${f.netns}/${f.localPort}`, listener);
+    this.listenerWatch?.(listener, true);
   }
 
   private role(f: NativeFlow): FlowRole {
@@ -191,7 +221,7 @@ export class FlowCollector {
       ...who,
       hostId: this.hostId,
       runId: this.runId,
-      seq: ++this.seq,
+      seq: 0,
       cookie: f.cookie,
       netns: f.netns,
       role: this.role(f),

@@ -1,6 +1,16 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '../../common/log';
-import { FlowCollector, formatFlow, tableHeader, type FlowOutputFormat } from '../../collector';
+import {
+  CollectorPublisher,
+  Enricher,
+  FlowCollector,
+  formatFlow,
+  KafkaSink,
+  kafkaSettings,
+  tableHeader,
+  type FlowOutputFormat,
+} from '../../collector';
+import { brokersOf } from './events';
 
 const log = createLogger('collect');
 
@@ -31,7 +41,16 @@ function stringList(value: string, previous: string[] = []): string[] {
 interface CollectOptions {
   duration?: number;
   interval: number;
-  format: FlowOutputFormat;
+  format?: FlowOutputFormat | 'none';
+  kafka?: string | true;
+  topicPrefix: string;
+  partitions: number;
+  retentionHours: number;
+  bufferMb: number;
+  compression: 'gzip' | 'none';
+  heartbeat: number;
+  hostInterval: number;
+  stopTimeout: number;
   pid?: number[];
   port?: number[];
   container?: string[];
@@ -58,12 +77,48 @@ export function registerCollect(program: Command): void {
     )
     .option(
       '-f, --format <format>',
-      'json (one JSON object per line) or table',
+      'json (one JSON object per line), table, or none (default: json, none with --kafka)',
       (v: string) => {
-        if (v !== 'json' && v !== 'table') throw new InvalidArgumentError("format must be 'json' or 'table'");
+        if (v !== 'json' && v !== 'table' && v !== 'none')
+          throw new InvalidArgumentError("format must be 'json', 'table' or 'none'");
         return v;
       },
-      'json',
+    )
+    .option(
+      '-k, --kafka [brokers]',
+      'also produce every record to Kafka (host:port,...; default NETTOPO_KAFKA_BROKERS, else the local stack); SASL/TLS from NETTOPO_KAFKA_* variables',
+    )
+    .option('--topic-prefix <prefix>', 'prefix of the topic names (e.g. for a test)', '')
+    .option('--partitions <n>', 'partitions of topics created on start', positiveNumber('partitions'), 3)
+    .option(
+      '--retention-hours <hours>',
+      'retention of the flow and heartbeat topics created on start',
+      positiveNumber('retention-hours'),
+      168,
+    )
+    .option(
+      '--buffer-mb <MiB>',
+      'memory cap of records waiting for Kafka; past it the oldest are dropped and counted',
+      positiveNumber('buffer-mb'),
+      64,
+    )
+    .option(
+      '--compression <codec>',
+      'gzip or none',
+      (v: string) => {
+        if (v !== 'gzip' && v !== 'none')
+          throw new InvalidArgumentError("compression must be 'gzip' or 'none'");
+        return v;
+      },
+      'gzip',
+    )
+    .option('--heartbeat <seconds>', 'heartbeat period', positiveNumber('heartbeat'), 10)
+    .option('--host-interval <seconds>', 'host record period', positiveNumber('host-interval'), 60)
+    .option(
+      '--stop-timeout <seconds>',
+      'on exit, how long to wait for Kafka to take the buffered records',
+      positiveNumber('stop-timeout'),
+      10,
     )
     .option(
       '-p, --pid <pids>',
@@ -74,17 +129,45 @@ export function registerCollect(program: Command): void {
     .option('-c, --container <ids>', 'only flows of these containers (id prefixes)', stringList)
     .option('--include-self', "also trace the collector's own sockets")
     .action(async (opts: CollectOptions) => {
+      const format = opts.format ?? (opts.kafka ? 'none' : 'json');
+      const enricher = new Enricher();
       const collector = new FlowCollector({
         intervalMs: opts.interval * 1000,
         filter: { pids: opts.pid, ports: opts.port, containers: opts.container },
         ignorePid: opts.includeSelf ? 0 : process.pid,
+        enricher,
       });
-      if (opts.format === 'table') process.stdout.write(`${tableHeader()}\n`);
+      let sink: KafkaSink | undefined;
+      let publisher: CollectorPublisher | undefined;
+      if (opts.kafka) {
+        sink = new KafkaSink({
+          settings: kafkaSettings({
+            brokers: brokersOf(typeof opts.kafka === 'string' ? opts.kafka : undefined),
+          }),
+          topicPrefix: opts.topicPrefix,
+          partitions: Math.round(opts.partitions),
+          retentionMs: Math.round(opts.retentionHours * 3600 * 1000),
+          bufferBytes: Math.round(opts.bufferMb * 1024 * 1024),
+          compression: opts.compression,
+        });
+        publisher = new CollectorPublisher({
+          collector,
+          enricher,
+          sink,
+          heartbeatIntervalMs: opts.heartbeat * 1000,
+          hostIntervalMs: opts.hostInterval * 1000,
+        });
+        sink.start();
+      }
+      if (format === 'table') process.stdout.write(`${tableHeader()}\n`);
       let printed = 0;
       collector.start((records) => {
         printed += records.length;
-        process.stdout.write(records.map((r) => formatFlow(r, opts.format)).join('\n') + '\n');
+        if (format !== 'none')
+          process.stdout.write(records.map((r) => formatFlow(r, format)).join('\n') + '\n');
+        publisher?.onFlows(records);
       });
+      publisher?.start();
       await new Promise<void>((resolve) => {
         const done = (): void => resolve();
         process.once('SIGINT', done);
@@ -92,9 +175,17 @@ export function registerCollect(program: Command): void {
         if (opts.duration) setTimeout(done, opts.duration * 1000).unref();
       });
       collector.stop();
+      await publisher?.stop();
+      const left = (await sink?.stop(opts.stopTimeout * 1000)) ?? 0;
       const s = collector.stats();
       log.info(
         `stopped: ${printed} records; drops: ring buffer ${s?.ringbufFull ?? 0}, map ${s?.flowUpdateFailed ?? 0}, evicted ${s?.flowsEvicted ?? 0}`,
       );
+      if (sink) {
+        const k = sink.stats();
+        log.info(
+          `kafka: ${k.submitted} records submitted, ${k.produced} produced, ${k.dropped} dropped (buffer full; ${k.droppedInDoubt} of them after a failed send, maybe on Kafka), ${left} undelivered at exit, last seq ${collector.lastSeq}`,
+        );
+      }
     });
 }

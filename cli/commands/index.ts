@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCollect } from './collect';
+import { registerEvents } from './events';
 import { registerIngest } from './ingest';
 import { registerSchema } from './schema';
 import { registerStack } from './stack';
@@ -8,4 +9,10 @@ import { registerStack } from './stack';
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command of the CLI, in the order --help lists them. */
-export const commands: RegisterCommand[] = [registerStack, registerCollect, registerSchema, registerIngest];
+export const commands: RegisterCommand[] = [
+  registerStack,
+  registerCollect,
+  registerEvents,
+  registerSchema,
+  registerIngest,
+];

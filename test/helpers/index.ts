@@ -1,3 +1,5 @@
 export * from './netns';
 export * from './peer-process';
 export * from './flow-store';
+export * from './cli-run';
+export * from './kafka-topics';

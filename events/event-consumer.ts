@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { type Consumer, Kafka, type KafkaMessage } from 'kafkajs';
+import { createLogger } from '../common/log';
+import { ALL_TOPICS, Codec, ContractError, type DecodedRecord, type RecordKind } from '../contract';
+import { kafkaClientConfig, type KafkaSettings } from '../collector/kafka-config';
+
+/** Where a message came from. */
+export interface MessageOrigin {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  /** Broker timestamp, ms since the epoch (as text, kafkajs' form). */
+  timestamp: string;
+  message: KafkaMessage;
+}
+
+/** A message that decoded. */
+export interface ConsumedRecord extends MessageOrigin {
+  decoded: DecodedRecord;
+}
+
+/** A message that did not: the contract's error says why (`reason`). */
+export interface ConsumedFailure extends MessageOrigin {
+  error: ContractError;
+}
+
+/** Options of {@link EventConsumer}. */
+export interface EventConsumerOptions {
+  settings: KafkaSettings;
+  topics: string[];
+  /**
+   * Consumer group. A tail uses a fresh one and deletes it at stop; a service (ingest, alerting)
+   * names its own so that it resumes where it left off.
+   * @defaultValue `nettopo-tail-<uuid>` (deleted at stop)
+   */
+  groupId?: string;
+  /**
+   * Start at the oldest retained message rather than at the newest, when the group has no offsets.
+   * @defaultValue `false`
+   */
+  fromBeginning?: boolean;
+  /** @defaultValue `new Codec()` */
+  codec?: Codec;
+}
+
+/** Handlers of {@link EventConsumer.run}; each may be async (the next message waits). */
+export interface EventHandlers {
+  onRecord(record: ConsumedRecord): void | Promise<void>;
+  /** A message that does not decode; it is skipped once this returns (never retried). */
+  onFailure(failure: ConsumedFailure): void | Promise<void>;
+}
+
+const log = createLogger('events');
+
+/** The record kind of a topic name, from the contract's table (a prefix is allowed). */
+export function kindOfTopic(topic: string): RecordKind | undefined {
+  return ALL_TOPICS.find((spec) => topic === spec.topic || topic.endsWith(`.${spec.topic}`))?.kind;
+}
+
+/**
+ * The template of every downstream consumer of nettopo topics: a kafkajs consumer whose messages
+ * are decoded with the contract's {@link Codec} (any known schema version of the topic's kind,
+ * read into the newest shape). A message that does not decode — no header, a schema this build
+ * does not know, garbage bytes, a tombstone — is handed to `onFailure` with a named, non-retriable
+ * {@link ContractError} and consumption goes on; it never stops the consumer.
+ */
+export class EventConsumer {
+  private readonly kafka: Kafka;
+  private readonly codec: Codec;
+  private readonly groupId: string;
+  private readonly ownGroup: boolean;
+  private consumer: Consumer | undefined;
+
+  constructor(private readonly options: EventConsumerOptions) {
+    this.kafka = new Kafka(kafkaClientConfig(options.settings));
+    this.codec = options.codec ?? new Codec();
+    this.ownGroup = options.groupId === undefined;
+    this.groupId = options.groupId ?? `nettopo-tail-${randomUUID()}`;
+  }
+
+  /** Subscribes and starts handing messages to `handlers`; resolves once consuming has started. */
+  async run(handlers: EventHandlers): Promise<void> {
+    const consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({
+      topics: this.options.topics,
+      fromBeginning: this.options.fromBeginning ?? false,
+    });
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        const origin: MessageOrigin = {
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key === null ? null : message.key.toString('utf8'),
+          timestamp: message.timestamp,
+          message,
+        };
+        let decoded: DecodedRecord;
+        try {
+          const kind = kindOfTopic(topic);
+          decoded =
+            kind === undefined
+              ? this.codec.decode(message.value, message.headers)
+              : (this.codec.decode(message.value, message.headers, kind) as DecodedRecord);
+        } catch (err) {
+          if (!(err instanceof ContractError)) throw err;
+          await handlers.onFailure({ ...origin, error: err });
+          return;
+        }
+        await handlers.onRecord({ ...origin, decoded });
+      },
+    });
+  }
+
+  /** Stops consuming; a tail's own consumer group is deleted. */
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    this.consumer = undefined;
+    if (!this.ownGroup) return;
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.deleteGroups([this.groupId]);
+    } catch (err) {
+      log.debug(`group ${this.groupId} not deleted: ${(err as Error).message}`);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { strict as assert } from 'node:assert';
+import { BoundedBuffer, describeKafkaSettings, kafkaClientConfig, kafkaSettings } from '../collector';
+import { ConfigError } from '../common';
+
+describe('transport: bounded buffer and Kafka settings', () => {
+  const buffer = (maxBytes: number) => new BoundedBuffer<number>({ maxBytes, sizeOf: () => 10 });
+
+  it('when the cap is reached, then the oldest queued records are dropped and counted, never those in flight', () => {
+    const b = buffer(50);
+    for (let i = 1; i <= 3; i++) b.push(i);
+    assert.deepEqual([...b.take(2)], [1, 2]);
+    for (let i = 4; i <= 7; i++) b.push(i); // 2 in flight + 3 queued = 50 bytes; 4 more pushed
+    assert.equal(b.dropped, 2);
+    b.requeue();
+    assert.deepEqual([...b.take(10)], [1, 2, 5, 6, 7]);
+    b.ack();
+    assert.ok(b.empty);
+    assert.equal(b.bytes, 0);
+  });
+
+  it('when a batch fails, then it goes back to the front in order', () => {
+    const b = buffer(1000);
+    for (let i = 1; i <= 5; i++) b.push(i);
+    b.take(3);
+    b.push(6);
+    b.requeue();
+    assert.deepEqual([...b.take(100)], [1, 2, 3, 4, 5, 6]);
+  });
+
+  it('when SASL and TLS come from the environment, then kafkajs gets them and the description names no secret', () => {
+    const s = kafkaSettings(
+      { brokers: 'k1:9093,k2:9093' },
+      {
+        NETTOPO_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+        NETTOPO_KAFKA_SASL_USERNAME: 'collector',
+        NETTOPO_KAFKA_SASL_PASSWORD: 's3cret-pw',
+        NETTOPO_KAFKA_TLS: '1',
+      },
+    );
+    const config = kafkaClientConfig(s);
+    assert.deepEqual(config.brokers, ['k1:9093', 'k2:9093']);
+    assert.deepEqual(config.sasl, {
+      mechanism: 'scram-sha-512',
+      username: 'collector',
+      password: 's3cret-pw',
+    });
+    assert.deepEqual(config.ssl, { rejectUnauthorized: true });
+    const text = describeKafkaSettings(s);
+    assert.match(text, /SASL scram-sha-512 as collector/);
+    assert.doesNotMatch(text, /s3cret/);
+  });
+
+  it('when the settings are incomplete, then a ConfigError says what is missing', () => {
+    assert.throws(() => kafkaSettings({}, {}), ConfigError);
+    assert.throws(() => kafkaSettings({ brokers: 'nohost' }, {}), /not host:port/);
+    assert.throws(
+      () =>
+        kafkaSettings(
+          { brokers: 'k:1' },
+          { NETTOPO_KAFKA_SASL_MECHANISM: 'plain', NETTOPO_KAFKA_SASL_USERNAME: 'u' },
+        ),
+      /NETTOPO_KAFKA_SASL_PASSWORD/,
+    );
+    assert.throws(
+      () => kafkaSettings({ brokers: 'k:1' }, { NETTOPO_KAFKA_SASL_MECHANISM: 'gssapi' }),
+      ConfigError,
+    );
+    assert.throws(
+      () => kafkaSettings({ brokers: 'k:1' }, { NETTOPO_KAFKA_TLS_CA: '/nonexistent/ca.pem' }),
+      /cannot read/,
+    );
+  });
+});
