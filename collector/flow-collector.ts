@@ -19,6 +19,8 @@ export interface FlowFilter {
   ports?: number[];
   /** Container id prefixes (as `docker ps` shows, 12 characters are enough). */
   containers?: string[];
+  /** Flows with one of these local or remote ports are left out (e.g. nettopo's own servers). */
+  excludePorts?: number[];
 }
 
 /** A listening socket (for the listener table and listener records). */
@@ -244,7 +246,9 @@ export class FlowCollector {
   }
 
   private matches(r: FlowRecord): boolean {
-    const { pids, ports, containers } = this.filter;
+    const { pids, ports, containers, excludePorts } = this.filter;
+    if (excludePorts?.length && (excludePorts.includes(r.localPort) || excludePorts.includes(r.remotePort)))
+      return false;
     if (pids?.length && !pids.includes(r.pid)) return false;
     if (ports?.length && !ports.includes(r.localPort) && !ports.includes(r.remotePort)) return false;
     if (containers?.length && !containers.some((c) => r.containerId?.startsWith(c))) return false;

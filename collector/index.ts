@@ -19,3 +19,4 @@ export * from './kafka-config';
 export * from './kafka-sink';
 export * from './netns-addresses';
 export * from './record-sink';
+export * from './collector-run';

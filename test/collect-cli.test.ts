@@ -168,6 +168,6 @@ describe('nettopo collect (real kernel, CLI)', function () {
     await new Promise((r) => setTimeout(r, 1500));
     const stderr = await run.stop();
     assert.deepEqual(run.records, []);
-    assert.match(stderr, /stopped: 0 records; drops: ring buffer 0/);
+    assert.match(stderr, /stopped: 0 flow records; drops: ring buffer 0/);
   });
 });

@@ -1,18 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { createLogger } from '../../common/log';
-import {
-  CollectorPublisher,
-  Enricher,
-  FlowCollector,
-  formatFlow,
-  KafkaSink,
-  kafkaSettings,
-  tableHeader,
-  type FlowOutputFormat,
-} from '../../collector';
+import { CollectorRun, formatFlow, kafkaSettings, tableHeader, type FlowOutputFormat } from '../../collector';
 import { brokersOf } from './events';
-
-const log = createLogger('collect');
 
 function positiveNumber(name: string) {
   return (value: string): number => {
@@ -130,62 +118,41 @@ export function registerCollect(program: Command): void {
     .option('--include-self', "also trace the collector's own sockets")
     .action(async (opts: CollectOptions) => {
       const format = opts.format ?? (opts.kafka ? 'none' : 'json');
-      const enricher = new Enricher();
-      const collector = new FlowCollector({
+      if (format === 'table') process.stdout.write(`${tableHeader()}\n`);
+      const run = CollectorRun.start({
         intervalMs: opts.interval * 1000,
         filter: { pids: opts.pid, ports: opts.port, containers: opts.container },
         ignorePid: opts.includeSelf ? 0 : process.pid,
-        enricher,
+        kafka: opts.kafka
+          ? {
+              settings: kafkaSettings({
+                brokers: brokersOf(typeof opts.kafka === 'string' ? opts.kafka : undefined),
+              }),
+              topicPrefix: opts.topicPrefix,
+              partitions: Math.round(opts.partitions),
+              retentionMs: Math.round(opts.retentionHours * 3600 * 1000),
+              bufferBytes: Math.round(opts.bufferMb * 1024 * 1024),
+              compression: opts.compression,
+              heartbeatIntervalMs: opts.heartbeat * 1000,
+              hostIntervalMs: opts.hostInterval * 1000,
+            }
+          : undefined,
+        onFlows: (records) => {
+          if (format !== 'none')
+            process.stdout.write(records.map((r) => formatFlow(r, format)).join('\n') + '\n');
+        },
       });
-      let sink: KafkaSink | undefined;
-      let publisher: CollectorPublisher | undefined;
-      if (opts.kafka) {
-        sink = new KafkaSink({
-          settings: kafkaSettings({
-            brokers: brokersOf(typeof opts.kafka === 'string' ? opts.kafka : undefined),
-          }),
-          topicPrefix: opts.topicPrefix,
-          partitions: Math.round(opts.partitions),
-          retentionMs: Math.round(opts.retentionHours * 3600 * 1000),
-          bufferBytes: Math.round(opts.bufferMb * 1024 * 1024),
-          compression: opts.compression,
-        });
-        publisher = new CollectorPublisher({
-          collector,
-          enricher,
-          sink,
-          heartbeatIntervalMs: opts.heartbeat * 1000,
-          hostIntervalMs: opts.hostInterval * 1000,
-        });
-        sink.start();
-      }
-      if (format === 'table') process.stdout.write(`${tableHeader()}\n`);
-      let printed = 0;
-      collector.start((records) => {
-        printed += records.length;
-        if (format !== 'none')
-          process.stdout.write(records.map((r) => formatFlow(r, format)).join('\n') + '\n');
-        publisher?.onFlows(records);
-      });
-      publisher?.start();
-      await new Promise<void>((resolve) => {
-        const done = (): void => resolve();
-        process.once('SIGINT', done);
-        process.once('SIGTERM', done);
-        if (opts.duration) setTimeout(done, opts.duration * 1000).unref();
-      });
-      collector.stop();
-      await publisher?.stop();
-      const left = (await sink?.stop(opts.stopTimeout * 1000)) ?? 0;
-      const s = collector.stats();
-      log.info(
-        `stopped: ${printed} records; drops: ring buffer ${s?.ringbufFull ?? 0}, map ${s?.flowUpdateFailed ?? 0}, evicted ${s?.flowsEvicted ?? 0}`,
-      );
-      if (sink) {
-        const k = sink.stats();
-        log.info(
-          `kafka: ${k.submitted} records submitted, ${k.produced} produced, ${k.dropped} dropped (buffer full; ${k.droppedInDoubt} of them after a failed send, maybe on Kafka), ${left} undelivered at exit, last seq ${collector.lastSeq}`,
-        );
-      }
+      await untilStopped(opts.duration);
+      await run.stop(opts.stopTimeout * 1000);
     });
+}
+
+/** Resolves at Ctrl-C, SIGTERM, or after `seconds` when given. */
+export function untilStopped(seconds?: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => resolve();
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    if (seconds) setTimeout(done, seconds * 1000).unref();
+  });
 }

@@ -4,12 +4,14 @@ import { registerEvents } from './events';
 import { registerIngest } from './ingest';
 import { registerSchema } from './schema';
 import { registerStack } from './stack';
+import { registerUp } from './up';
 
 /** A command module adds its command (and subcommands) to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command of the CLI, in the order --help lists them. */
 export const commands: RegisterCommand[] = [
+  registerUp,
   registerStack,
   registerCollect,
   registerEvents,
