@@ -2,6 +2,7 @@
  * Ingest throughput and visibility, against the local stack's real Kafka and Neo4j.
  *
  *   npx tsx bench/ingest-throughput.ts [--pairs 20] [--connections 1000] [--records 5] [--naive 3000]
+ *                                      [--concurrency <partitionsConsumedConcurrently; the ingest's default>]
  *
  * 1. Pre-fills a flow topic (3 partitions) with `pairs` host pairs × `connections` connections ×
  *    `records` cumulative records per end × 2 ends, plus their host/process/listener records.
@@ -30,6 +31,7 @@ const pairs = arg('pairs', 20);
 const connections = arg('connections', 1000);
 const recordsPerFlow = arg('records', 5);
 const naiveCount = arg('naive', 3000);
+const concurrency = process.argv.includes('--concurrency') ? arg('concurrency', 1) : undefined;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function createTopics(prefix: string): Promise<void> {
@@ -89,7 +91,13 @@ async function main(): Promise<void> {
   const group = `bench-${hex(4)}`;
   const naiveGroup = `bench-naive-${hex(4)}`;
   const driver = createGraphDriver();
-  const out: Record<string, unknown> = { pairs, connections, recordsPerFlow, flowRecords: flows.length };
+  const out: Record<string, unknown> = {
+    pairs,
+    connections,
+    recordsPerFlow,
+    concurrency: concurrency ?? 'default',
+    flowRecords: flows.length,
+  };
   try {
     await createTopics(prefix);
     await createTopics(naivePrefix);
@@ -100,7 +108,12 @@ async function main(): Promise<void> {
       `pre-filled ${flows.length} flow records in ${((Date.now() - tp) / 1000).toFixed(1)} s\n`,
     );
 
-    const batched = new IngestService({ topicPrefix: prefix, groupId: group, logger: quiet });
+    const batched = new IngestService({
+      topicPrefix: prefix,
+      groupId: group,
+      logger: quiet,
+      partitionsConsumedConcurrently: concurrency,
+    });
     const b = await run(batched);
     await batched.stop();
     out.batched = {
@@ -126,7 +139,13 @@ async function main(): Promise<void> {
     process.stderr.write(`naive: ${JSON.stringify(out.naive)}\n`);
 
     // Visibility: a live stream of closed connections while the ingest runs.
-    const live = new IngestService({ topicPrefix: prefix, groupId: group, logger: quiet, migrate: false });
+    const live = new IngestService({
+      topicPrefix: prefix,
+      groupId: group,
+      logger: quiet,
+      migrate: false,
+      partitionsConsumedConcurrently: concurrency,
+    });
     const delays: number[] = [];
     live.on('batch', (r: BatchResult) => {
       for (const c of r.closedAt) if (c >= liveStart) delays.push(r.committedAt - c);

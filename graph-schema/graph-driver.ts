@@ -15,33 +15,49 @@ export interface GraphConnection {
 }
 
 let noDelayPatched = false;
+/** The port of every Bolt server a driver of this process was created for. */
+const boltPorts = new Set<number>();
+
+/** The port of a `net.connect(port, host?, cb?)` or `net.connect({port, …})` call. */
+function portOf(args: unknown[]): number | undefined {
+  const [first] = args;
+  if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) return Number(first);
+  if (first !== null && typeof first === 'object' && 'port' in first)
+    return Number((first as { port: number | string }).port);
+  return undefined;
+}
 
 /**
- * The JavaScript driver opens Bolt sockets with `net.connect(port, host)` and never disables
- * Nagle's algorithm; a statement whose request spans several TCP segments then waits for the
- * server's delayed ACK: ~45 ms per `tx.run` measured on the local stack (the server reported 1 ms),
- * which capped the ingest at a few thousand records/s. This sets TCP_NODELAY on every socket
- * made by `net.connect` in this process (Kafka's included, which only helps latency). Idempotent.
+ * The JavaScript driver (5.28) opens Bolt sockets with `net.connect(port, host)`, only sets
+ * keep-alive on them (`configureSocket` in neo4j-driver-bolt-connection's node channel) and has
+ * no socket option or factory to change that; Nagle's algorithm then makes a statement whose
+ * request spans several TCP segments wait for the server's delayed ACK: ~45 ms per `tx.run`
+ * measured on the local stack (the server reported 1 ms). This wraps `net.connect` once and sets
+ * TCP_NODELAY only on sockets to a registered Bolt port (by port: the driver connects to
+ * the resolved address, not the URL's host name); every other socket of the process
+ * (Kafka, Redis, tests) is left as Node makes it, and `net.createConnection` is not touched.
  */
-export function enableTcpNoDelay(): void {
+export function enableBoltTcpNoDelay(url: string): void {
+  boltPorts.add(Number(new URL(url).port || 7687));
   if (noDelayPatched) return;
   noDelayPatched = true;
   const original = net.connect;
   const patched = function (this: unknown, ...args: unknown[]): net.Socket {
     const socket = (original as (...a: unknown[]) => net.Socket).apply(this, args);
-    socket.setNoDelay(true);
+    const port = portOf(args);
+    if (port !== undefined && boltPorts.has(port)) socket.setNoDelay(true);
     return socket;
   };
   (net as { connect: unknown }).connect = patched;
-  (net as { createConnection: unknown }).createConnection = patched;
 }
 
 /** A driver for the configured Neo4j (the local stack's unless told otherwise). */
 export function createGraphDriver(connection: GraphConnection = {}): Driver {
-  enableTcpNoDelay();
   const config = stackConfig();
+  const url = connection.url ?? connectionUrls(config).neo4jBolt;
+  enableBoltTcpNoDelay(url);
   return neo4j.driver(
-    connection.url ?? connectionUrls(config).neo4jBolt,
+    url,
     neo4j.auth.basic(connection.user ?? config.neo4j.user, connection.password ?? config.neo4j.password),
     { disableLosslessIntegers: false, maxTransactionRetryTime: 5_000, connectionAcquisitionTimeout: 10_000 },
   );

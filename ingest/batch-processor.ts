@@ -11,7 +11,7 @@ import {
   type ProcessV1,
 } from '../contract';
 import { connectionKey, isLoopback, processKey, type Side } from './address';
-import type { ConnectionState, EdgeDelta, Endpoint, ResolutionFacts } from './connection-model';
+import type { ConnectionState, EdgeDelta, Endpoint, ListenerKey, ResolutionFacts } from './connection-model';
 import { ConnectionCorrelator, flowKeyOf } from './connection-correlator';
 import type { BatchResult, DecodedMessage } from './decoded-message';
 import type { HeartbeatRow, HostRow, ListenerRow, PlacementRow, ProcessRow } from './graph-rows';
@@ -143,22 +143,17 @@ export class BatchProcessor {
     await this.writer.saveConnections(tx, [...changed.values()]);
   }
 
-  /** Reads the address owners and listeners the changed connections may need. */
+  /** Reads the address owners and the listeners the changed connections may need (see `listenerKeys`). */
   private async facts(tx: ManagedTransaction, states: ConnectionState[]): Promise<ResolutionFacts> {
     const slots = states.flatMap((s) => [s.a, s.b]).filter((x) => x !== undefined);
     const addrs = [...new Set(slots.map((s) => s.remoteAddr).filter((a) => !isLoopback(a)))].sort();
     const owners = await this.writer.addressOwners(tx, addrs);
-    const keys = new Map<string, { hostId: string; netns: number; port: number }>();
-    const want = (hostId: string, netns: number, port: number): void => {
-      keys.set(`${hostId}/${netns}/${port}`, { hostId, netns, port });
-    };
-    for (const s of slots) {
-      want(s.hostId, s.netns, s.localPort);
-      if (isLoopback(s.remoteAddr)) want(s.hostId, s.netns, s.remotePort);
-      for (const o of owners.get(s.remoteAddr) ?? []) want(o.hostId, o.netns, s.remotePort);
-    }
+    const keys = new Map<string, ListenerKey>();
+    for (const state of states)
+      for (const k of this.correlator.listenerKeys(state, owners))
+        keys.set(`${k.hostId}/${k.netns}/${k.port}`, k);
     const listeners = await this.writer.listeners(tx, [...keys.values()]);
-    return { owners, listeners };
+    return { owners, listeners, read: new Set(keys.keys()) };
   }
 
   private collect(

@@ -10,6 +10,7 @@ import type {
   Endpoint,
   EndSlot,
   ListenerHit,
+  ListenerKey,
   ResolutionFacts,
 } from './connection-model';
 
@@ -138,6 +139,31 @@ export class ConnectionCorrelator {
     return pool.find((c) => c.hostId === from.hostId) ?? pool[0];
   }
 
+  /**
+   * The (host, netns, port) keys whose listeners {@link ConnectionCorrelator.contribution} and
+   * {@link ConnectionCorrelator.endpoints} may consult for this state, given the address owners.
+   * Listeners decide the direction only when no end knows its role, and resolve a far end only
+   * when that end was not seen (the server behind a client's remote, or one of several namespaces
+   * owning an address); a batch reads just these instead of every end's ports.
+   */
+  listenerKeys(state: ConnectionState, owners: ResolutionFacts['owners']): ListenerKey[] {
+    const out: ListenerKey[] = [];
+    const slots = (['a', 'b'] as Side[]).filter((s) => state[s] !== undefined);
+    const roleKnown = slots.some((s) => state[s]?.role !== 'unknown');
+    const client = roleKnown ? this.clientSide(state, { owners, listeners: new Map() }) : undefined;
+    for (const side of slots) {
+      const slot = state[side] as EndSlot;
+      if (!roleKnown) out.push({ hostId: slot.hostId, netns: slot.netns, port: slot.localPort });
+      const candidates: AddressOwner[] = isLoopback(slot.remoteAddr)
+        ? [{ hostId: slot.hostId, netns: slot.netns }]
+        : (owners.get(slot.remoteAddr) ?? []);
+      const farEndUnseen = state[other(side)] === undefined;
+      if (!roleKnown || candidates.length > 1 || (farEndUnseen && client === side))
+        for (const o of candidates) out.push({ hostId: o.hostId, netns: o.netns, port: slot.remotePort });
+    }
+    return out;
+  }
+
   /** The listener accepting addr:port in a namespace (exact bind or wildcard). */
   listenerFor(
     owner: AddressOwner,
@@ -145,7 +171,10 @@ export class ConnectionCorrelator {
     port: number,
     facts: ResolutionFacts,
   ): ListenerHit | undefined {
-    const hits = facts.listeners.get(`${owner.hostId}/${owner.netns}/${port}`) ?? [];
+    const id = `${owner.hostId}/${owner.netns}/${port}`;
+    if (facts.read && !facts.read.has(id))
+      throw new Error(`ingest bug: listeners of ${id} consulted but not read (listenerKeys)`);
+    const hits = facts.listeners.get(id) ?? [];
     const exact = hits.find((h) => h.addr === addr);
     if (exact) return exact;
     const v4 = !addr.includes(':') || addr.startsWith('::ffff:');

@@ -139,6 +139,15 @@ export interface ResolutionFacts {
   owners: Map<string, AddressOwner[]>;
   /** `hostId/netns/port` → listeners. */
   listeners: Map<string, ListenerHit[]>;
+  /** The `hostId/netns/port` keys that were read (when set, consulting another one is a bug and throws). */
+  read?: Set<string>;
+}
+
+/** A (host, netns, port) whose listeners may be needed. */
+export interface ListenerKey {
+  hostId: string;
+  netns: number;
+  port: number;
 }
 
 /** A key and a side, for a record that goes into a connection. */

@@ -14,6 +14,7 @@ import type {
   PodMetadataRow,
   ProcessRow,
 } from './graph-rows';
+import { decodeContribution, decodeSlot, encodeContribution, encodeSlot } from './connection-state-codec';
 import { int64Params, toNumber } from './neo4j-params';
 
 /** Progress of one topic-partition for one consumer group, as stored in the graph. */
@@ -22,6 +23,16 @@ export interface StoredProgress {
   offset: number;
   records: number;
   deadLetters: number;
+}
+
+/** A Connection node's stored properties, as read. */
+interface StoredConnection {
+  a: string | null;
+  b: string | null;
+  applied: string | null;
+  /** `hosts` joined with spaces. */
+  hosts: string;
+  state: string | null;
 }
 
 const NODE_KEYS: Record<string, string> = {
@@ -128,6 +139,9 @@ DELETE r`;
  * commit together or not at all.
  */
 export class GraphWriter {
+  /** What each state read by lockConnections was stored as (to write back only what changed). */
+  private readonly stored = new WeakMap<ConnectionState, StoredConnection>();
+
   /** Reads (and write-locks) the progress of a topic-partition. */
   async lockProgress(tx: ManagedTransaction, key: ProgressKey): Promise<StoredProgress> {
     const res = await tx.run(
@@ -169,19 +183,24 @@ export class GraphWriter {
       `UNWIND $keys AS k
        MERGE (c:Connection {key: k})
        SET c.lockedAt = timestamp()
-       RETURN k AS key, c.a AS a, c.b AS b, c.applied AS applied`,
+       RETURN k AS key, c.a AS a, c.b AS b, c.applied AS applied, c.hosts AS hosts, c.state AS state`,
       { keys: sorted },
     );
     const out = new Map<string, ConnectionState>();
     for (const r of res.records) {
       const key = r.get('key') as string;
       const state: ConnectionState = { key };
-      const a = r.get('a') as string | null;
-      const b = r.get('b') as string | null;
-      const applied = r.get('applied') as string | null;
-      if (a) state.a = JSON.parse(a);
-      if (b) state.b = JSON.parse(b);
-      if (applied) state.applied = JSON.parse(applied);
+      const stored: StoredConnection = {
+        a: r.get('a') as string | null,
+        b: r.get('b') as string | null,
+        applied: r.get('applied') as string | null,
+        hosts: ((r.get('hosts') as string[] | null) ?? []).join(' '),
+        state: r.get('state') as string | null,
+      };
+      if (stored.a) state.a = decodeSlot(stored.a);
+      if (stored.b) state.b = decodeSlot(stored.b);
+      if (stored.applied) state.applied = decodeContribution(stored.applied);
+      this.stored.set(state, stored);
       out.set(key, state);
     }
     return out;
@@ -273,24 +292,35 @@ export class GraphWriter {
     return deltas.length;
   }
 
-  /** Stores the correlation states. */
-  async saveConnections(tx: ManagedTransaction, states: ConnectionState[]): Promise<void> {
-    if (states.length === 0) return;
-    const rows = states.map((s) => ({
-      key: s.key,
-      a: s.a ? JSON.stringify(s.a) : null,
-      b: s.b ? JSON.stringify(s.b) : null,
-      applied: s.applied ? JSON.stringify(s.applied) : null,
-      hosts: [...new Set([s.a?.hostId, s.b?.hostId].filter((h): h is string => !!h))],
-      state: (s.a ?? s.b)?.state ?? null,
-    }));
+  /**
+   * Stores the correlation states read by {@link GraphWriter.lockConnections}: only the properties
+   * whose stored value differs (a batch often changes one end only). Returns the rows written.
+   */
+  async saveConnections(tx: ManagedTransaction, states: ConnectionState[]): Promise<number> {
+    const rows: { key: string; set: Record<string, unknown> }[] = [];
+    for (const s of states) {
+      const before = this.stored.get(s);
+      const set: Record<string, unknown> = {};
+      const a = s.a ? encodeSlot(s.a) : null;
+      const b = s.b ? encodeSlot(s.b) : null;
+      const applied = s.applied ? encodeContribution(s.applied) : null;
+      const hosts = [...new Set([s.a?.hostId, s.b?.hostId].filter((h): h is string => !!h))];
+      const state = (s.a ?? s.b)?.state ?? null;
+      if (a !== (before?.a ?? null)) set.a = a;
+      if (b !== (before?.b ?? null)) set.b = b;
+      if (applied !== (before?.applied ?? null)) set.applied = applied;
+      if (!before || hosts.join(' ') !== before.hosts) set.hosts = hosts;
+      if (state !== (before?.state ?? null)) set.state = state;
+      if (Object.keys(set).length > 0) rows.push({ key: s.key, set });
+    }
+    if (rows.length === 0) return 0;
     await tx.run(
       `UNWIND $rows AS c
        MATCH (n:Connection {key: c.key})
-       SET n.a = c.a, n.b = c.b, n.applied = c.applied, n.hosts = c.hosts, n.state = c.state,
-           n.updatedAt = datetime()`,
+       SET n += c.set, n.updatedAt = datetime()`,
       { rows },
     );
+    return rows.length;
   }
 
   /** Host records: names, and the addresses of each namespace (replaced as a whole by a newer record). */

@@ -2,6 +2,7 @@ export * from './address';
 export * from './batch-processor';
 export * from './connection-correlator';
 export * from './connection-model';
+export * from './connection-state-codec';
 export * from './decoded-message';
 export * from './errors';
 export * from './graph-rows';
