@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The main job on one machine: install what is missing, build, start the local stack (Kafka, Neo4j with
-# Browser, Redis on 127.0.0.1) and print its status. Stop it with `node dist/cli/main.js stack down`.
+# The main job on one machine, as root: install what is missing, build, then `nettopo up` — the local stack
+# (Kafka, Neo4j with Browser on 127.0.0.1), the eBPF collector producing to Kafka, and the ingest writing the
+# topology into Neo4j, with a live summary every few seconds. Ctrl-C stops what it started.
+# Extra arguments go to `nettopo up` (see `node dist/cli/main.js up --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 bash scripts/build.sh
-node dist/cli/main.js stack up
-node dist/cli/main.js stack status
+exec node dist/cli/main.js up "$@"
