@@ -315,7 +315,9 @@ export class CollectorPublisher {
   private publishHost(): void {
     if (this.hostInFlight) return;
     this.hostInFlight = (async () => {
-      const namespaces = this.withNamespaces ? await readNetnsAddresses({ procRoot: this.procRoot, only: this.netnsScope }) : [];
+      const namespaces = this.withNamespaces
+        ? await readNetnsAddresses({ procRoot: this.procRoot, only: this.netnsScope })
+        : [];
       const record: HostV1 = {
         ...this.base(),
         hostname: this.enricher.host.hostname,

@@ -57,7 +57,9 @@ export function readHostInfo(options: HostInfoOptions = {}): HostInfo {
   if (options.hostId !== undefined) {
     const hostId = parseMachineId(options.hostId);
     if (!hostId)
-      throw new HostIdentityError(`host id override '${options.hostId}' is not 32 hex digits (machine-id format)`);
+      throw new HostIdentityError(
+        `host id override '${options.hostId}' is not 32 hex digits (machine-id format)`,
+      );
     return { hostId, hostname: options.hostname ?? osHostname(), hostIdSource: 'override' };
   }
   const files = options.idFiles ?? DEFAULT_HOST_ID_FILES;

@@ -126,6 +126,8 @@ export function resolveNetns(spec: string, namedRoot = '/run/netns'): number {
   try {
     return statSync(path).ino;
   } catch (err) {
-    throw new Error(`network namespace '${spec}' not found (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new Error(
+      `network namespace '${spec}' not found (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
   }
 }
