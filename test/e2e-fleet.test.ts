@@ -265,6 +265,17 @@ describe('e2e fleet: one collector per host → Kafka → ingest → Neo4j (real
     await ingest.start();
     await ingest.waitUntilCaughtUp(60_000);
 
+    // Both ends of client → API and API → DB were reported (by two collectors); the external call by one.
+    const connections = await driver.executeQuery(
+      'MATCH (c:Connection) WHERE any(h IN c.hosts WHERE h IN $hosts) RETURN c.hosts AS hosts',
+      { hosts: [ids.a, ids.b, ids.c] },
+    );
+    assert.deepEqual(
+      connections.records.map((r) => [...(r.get('hosts') as string[])].sort().join('+')).sort(),
+      [[ids.a, ids.b], [ids.b, ids.c], [ids.b, ids.c], [ids.b]].map((h) => h.sort().join('+')).sort(),
+      'ends seen per connection',
+    );
+
     const clientProc = `${ids.a}/${done.pid}`;
     const apiProc = `${ids.b}/${served.pid}`;
     const dbProc = `${ids.c}/${db.reportsOf('served')[0]?.pid}`;
