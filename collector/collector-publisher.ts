@@ -52,6 +52,12 @@ export interface CollectorPublisherOptions {
    * @defaultValue `true`
    */
   namespaces?: boolean;
+  /**
+   * Only these namespaces (inode numbers) are listed in the host record (the collector's
+   * `FlowFilter.netns` scope).
+   * @defaultValue every namespace
+   */
+  netns?: number[];
   /** @defaultValue `'/proc'` */
   procRoot?: string;
 }
@@ -81,6 +87,7 @@ export class CollectorPublisher {
   private readonly hostIntervalMs: number;
   private readonly listenerIntervalMs: number;
   private readonly withNamespaces: boolean;
+  private readonly netnsScope: number[] | undefined;
   private readonly procRoot: string;
   private readonly version = packageVersion();
   private readonly processes = new Map<string, TrackedProcess>();
@@ -105,6 +112,7 @@ export class CollectorPublisher {
     this.hostIntervalMs = options.hostIntervalMs ?? 60000;
     this.listenerIntervalMs = options.listenerIntervalMs ?? 5000;
     this.withNamespaces = options.namespaces ?? true;
+    this.netnsScope = options.netns;
     this.procRoot = options.procRoot ?? '/proc';
   }
 
@@ -307,7 +315,9 @@ export class CollectorPublisher {
   private publishHost(): void {
     if (this.hostInFlight) return;
     this.hostInFlight = (async () => {
-      const namespaces = this.withNamespaces ? await readNetnsAddresses({ procRoot: this.procRoot }) : [];
+      const namespaces = this.withNamespaces
+        ? await readNetnsAddresses({ procRoot: this.procRoot, only: this.netnsScope })
+        : [];
       const record: HostV1 = {
         ...this.base(),
         hostname: this.enricher.host.hostname,

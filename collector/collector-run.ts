@@ -1,6 +1,7 @@
 import { createLogger } from '../common/log';
 import { CollectorPublisher } from './collector-publisher';
 import { Enricher } from './enricher';
+import { readHostInfo } from './host-info';
 import { FlowCollector, type FlowFilter } from './flow-collector';
 import type { FlowRecord } from './flow-record';
 import { KafkaSink, type KafkaSinkOptions } from './kafka-sink';
@@ -27,6 +28,12 @@ export interface CollectorRunOptions {
   ignorePid?: number;
   /** Produce every record to Kafka; absent: no Kafka. */
   kafka?: CollectorKafkaOptions;
+  /**
+   * Report as this host id (32 hex digits) instead of /etc/machine-id's: one machine acting as one
+   * host of a simulated fleet (with `filter.netns` naming that host's namespaces).
+   * @defaultValue the machine id
+   */
+  hostId?: string;
   /** Called with each batch of flow records (printing). */
   onFlows?: (records: FlowRecord[]) => void;
 }
@@ -46,7 +53,9 @@ export class CollectorRun {
 
   /** Loads and attaches the programs and starts reporting (and producing). */
   static start(options: CollectorRunOptions = {}): CollectorRun {
-    const enricher = new Enricher();
+    const enricher = new Enricher(
+      options.hostId === undefined ? {} : { host: readHostInfo({ hostId: options.hostId }) },
+    );
     const collector = new FlowCollector({
       intervalMs: options.intervalMs,
       filter: options.filter,
@@ -58,7 +67,14 @@ export class CollectorRun {
     if (options.kafka) {
       const { heartbeatIntervalMs, hostIntervalMs, topicPrefix, ...sinkOptions } = options.kafka;
       sink = new KafkaSink({ ...sinkOptions, topicPrefix: topicPrefix ?? '' });
-      publisher = new CollectorPublisher({ collector, enricher, sink, heartbeatIntervalMs, hostIntervalMs });
+      publisher = new CollectorPublisher({
+        collector,
+        enricher,
+        sink,
+        heartbeatIntervalMs,
+        hostIntervalMs,
+        netns: options.filter?.netns,
+      });
       sink.start();
     }
     const run = new CollectorRun(collector, sink, publisher);

@@ -21,6 +21,11 @@ export interface FlowFilter {
   containers?: string[];
   /** Flows with one of these local or remote ports are left out (e.g. nettopo's own servers). */
   excludePorts?: number[];
+  /**
+   * Network namespaces (inode numbers): only their sockets and listeners are reported, as if the
+   * collector ran on a host made of these namespaces (one collector per namespace simulates a fleet).
+   */
+  netns?: number[];
 }
 
 /** A listening socket (for the listener table and listener records). */
@@ -185,7 +190,7 @@ export class FlowCollector {
       // Capture the owner now: the process may be gone by the next flush.
       if (f.pid !== 0) this.attribute(f);
       if (e.type === 'listen') this.addListener(f);
-      else if (e.type === 'unlisten') {
+      else if (e.type === 'unlisten' && this.inScope(f.netns)) {
         const key = `${f.netns}/${f.localPort}`;
         const gone = this.listenerTable.get(key);
         this.listenerTable.delete(key);
@@ -199,7 +204,14 @@ export class FlowCollector {
     return this.enricher.attribute(f.pid, f.comm, f.cgroupId, f.startBootNs || undefined);
   }
 
+  /** Whether a namespace is one this collector reports (see {@link FlowFilter.netns}). */
+  private inScope(netns: number): boolean {
+    const scope = this.filter.netns;
+    return !scope?.length || scope.includes(netns);
+  }
+
   private addListener(f: NativeFlow): void {
+    if (!this.inScope(f.netns)) return;
     if (f.pid !== 0) this.attribute(f);
     const listener: ListenerInfo = {
       netns: f.netns,
@@ -247,6 +259,7 @@ export class FlowCollector {
 
   private matches(r: FlowRecord): boolean {
     const { pids, ports, containers, excludePorts } = this.filter;
+    if (!this.inScope(r.netns)) return false;
     if (excludePorts?.length && (excludePorts.includes(r.localPort) || excludePorts.includes(r.remotePort)))
       return false;
     if (pids?.length && !pids.includes(r.pid)) return false;

@@ -7,11 +7,17 @@ export interface HostInfo {
   /** 32 lower-case hex digits (machine-id format). */
   hostId: string;
   hostname: string;
-  /** The file the id was read from. */
+  /** The file the id was read from, or `'override'`. */
   hostIdSource: string;
 }
 
 export interface HostInfoOptions {
+  /**
+   * Use this id instead of reading one (32 hex digits, or a UUID); e.g. to let one machine act as
+   * several hosts of a simulated fleet, one collector per network namespace.
+   * @defaultValue read from {@link HostInfoOptions.idFiles}
+   */
+  hostId?: string;
   /**
    * Files tried in order; the first holding a valid machine-id (32 hex digits) wins.
    * The DMI product UUID is the documented last resort: stable across reboots on VMs and
@@ -43,10 +49,19 @@ export function parseMachineId(text: string): string | null {
 }
 
 /**
- * Reads the host identity once at start-up (blocking; a few small files).
- * @throws HostIdentityError when no file holds a valid id.
+ * Reads the host identity once at start-up (blocking; a few small files), or takes the
+ * {@link HostInfoOptions.hostId} override.
+ * @throws HostIdentityError when the override is not an id, or no file holds a valid id.
  */
 export function readHostInfo(options: HostInfoOptions = {}): HostInfo {
+  if (options.hostId !== undefined) {
+    const hostId = parseMachineId(options.hostId);
+    if (!hostId)
+      throw new HostIdentityError(
+        `host id override '${options.hostId}' is not 32 hex digits (machine-id format)`,
+      );
+    return { hostId, hostname: options.hostname ?? osHostname(), hostIdSource: 'override' };
+  }
   const files = options.idFiles ?? DEFAULT_HOST_ID_FILES;
   const tried: string[] = [];
   for (const file of files) {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { createLogger } from '../common/log';
@@ -31,6 +32,8 @@ export interface NetnsAddressOptions {
   namedRoot?: string;
   /** `ip` invocations run at once. @defaultValue `8` */
   concurrency?: number;
+  /** Only these namespaces (inode numbers). @defaultValue every namespace */
+  only?: readonly number[];
 }
 
 interface IpAddrInfo {
@@ -89,7 +92,8 @@ export async function listNetns(options: NetnsAddressOptions = {}): Promise<Map<
  * with `nsenter --net=<path> ip -j addr show`. A namespace that vanishes meanwhile is left out.
  */
 export async function readNetnsAddresses(options: NetnsAddressOptions = {}): Promise<NetnsAddressList[]> {
-  const namespaces = [...(await listNetns(options)).entries()];
+  const only = options.only?.length ? new Set(options.only) : undefined;
+  const namespaces = [...(await listNetns(options)).entries()].filter(([netns]) => !only || only.has(netns));
   const out: NetnsAddressList[] = [];
   const concurrency = options.concurrency ?? 8;
   let next = 0;
@@ -109,4 +113,21 @@ export async function readNetnsAddresses(options: NetnsAddressOptions = {}): Pro
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, namespaces.length) }, worker));
   return out.sort((a, b) => a.netns - b.netns);
+}
+
+/**
+ * The inode number of a network namespace given by name (`ip netns add <name>`, looked up in
+ * `namedRoot`), by path (`/proc/<pid>/ns/net`), or by inode number (as `lsns -t net` prints it).
+ * @throws Error when the name or path does not exist.
+ */
+export function resolveNetns(spec: string, namedRoot = '/run/netns'): number {
+  if (/^\d+$/.test(spec)) return Number(spec);
+  const path = spec.includes('/') ? spec : `${namedRoot}/${spec}`;
+  try {
+    return statSync(path).ino;
+  } catch (err) {
+    throw new Error(
+      `network namespace '${spec}' not found (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
+  }
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as readline from 'node:readline';
 import type { FlowRecord } from '../collector';
 import { cgroupTestSkipReason, TestCgroups } from './helpers/cgroups';
-import { HOST_A, HOST_B, PeerProcess, TestNetwork } from './helpers';
+import { CliRun, HOST_A, HOST_B, PeerProcess, TestNetwork } from './helpers';
 
 const CLI = join(__dirname, '..', 'cli', 'main.ts');
 
@@ -169,5 +169,41 @@ describe('nettopo collect (real kernel, CLI)', function () {
     const stderr = await run.stop();
     assert.deepEqual(run.records, []);
     assert.match(stderr, /stopped: 0 flow records; drops: ring buffer 0/);
+  });
+
+  it('when scoped to one network namespace with a host id of its own, then only the end of a connection inside that namespace is printed, under that host id', async function () {
+    net = TestNetwork.create();
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const hostId = randomBytes(16).toString('hex');
+    run = await CollectRun.start(['--interval', '0.5', '--host-id', hostId, '--netns', net.b]);
+    const server = new PeerProcess(net.b, { role: 'server', host: HOST_B.v4, port, reply: 100 });
+    peers.push(server);
+    await server.waitFor('listening');
+    const client = new PeerProcess(net.a, { role: 'client', host: HOST_B.v4, port, send: 200 });
+    peers.push(client);
+    const done = await client.waitFor('done');
+    await server.waitFor('served');
+
+    const serverEnd = await run.final((r) => r.localPort === port && r.remotePort === done.localPort);
+    assert.equal(serverEnd.hostId, hostId);
+    assert.equal(serverEnd.netns, net.inode(net.b));
+    assert.equal(serverEnd.bytesReceived, 200);
+    await run.stop();
+    assert.deepEqual(
+      run.records.filter((r) => r.netns !== net?.inode(net.b)),
+      [],
+      'nothing of other namespaces (the client end in A, the traffic of the machine itself)',
+    );
+  });
+
+  it('when given a host id that is not 32 hex digits or an unknown namespace, then it refuses to start', async function () {
+    for (const args of [
+      ['--host-id', 'not-a-machine-id'],
+      ['--netns', `nettopo-absent-${process.pid}`],
+    ]) {
+      const cli = new CliRun(['collect', '--duration', '1', ...args]);
+      assert.notEqual(await cli.exited(20000), 0, args.join(' '));
+      assert.match(cli.stderr, /32 hex digits|not found/);
+    }
   });
 });

@@ -1,5 +1,13 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { CollectorRun, formatFlow, kafkaSettings, tableHeader, type FlowOutputFormat } from '../../collector';
+import {
+  CollectorRun,
+  formatFlow,
+  kafkaSettings,
+  parseMachineId,
+  resolveNetns,
+  tableHeader,
+  type FlowOutputFormat,
+} from '../../collector';
 import { brokersOf } from './events';
 
 function positiveNumber(name: string) {
@@ -26,6 +34,21 @@ function stringList(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').filter((s) => s.length > 0)];
 }
 
+/** A network namespace name, path or inode number, resolved to its inode number now. */
+function netnsList(value: string, previous: number[] = []): number[] {
+  try {
+    return [...previous, resolveNetns(value)];
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function hostId(value: string): string {
+  const id = parseMachineId(value);
+  if (!id) throw new InvalidArgumentError(`host id '${value}' is not 32 hex digits (machine-id format)`);
+  return id;
+}
+
 interface CollectOptions {
   duration?: number;
   interval: number;
@@ -43,6 +66,8 @@ interface CollectOptions {
   port?: number[];
   container?: string[];
   includeSelf?: boolean;
+  hostId?: string;
+  netns?: number[];
 }
 
 /** `nettopo collect`: the collector on its own, printing flow records (like tcplife, attributed). */
@@ -116,12 +141,23 @@ export function registerCollect(program: Command): void {
     .option('-P, --port <ports>', 'only flows with these local or remote ports', intList('port'))
     .option('-c, --container <ids>', 'only flows of these containers (id prefixes)', stringList)
     .option('--include-self', "also trace the collector's own sockets")
+    .option(
+      '--host-id <id>',
+      'report as this host id (32 hex digits) instead of /etc/machine-id (default NETTOPO_HOST_ID), e.g. one host of a simulated fleet',
+      hostId,
+    )
+    .option(
+      '--netns <name-or-inode>',
+      'only sockets, listeners and addresses of this network namespace (ip netns name, /proc/<pid>/ns/net path or inode; repeatable)',
+      netnsList,
+    )
     .action(async (opts: CollectOptions) => {
       const format = opts.format ?? (opts.kafka ? 'none' : 'json');
       if (format === 'table') process.stdout.write(`${tableHeader()}\n`);
       const run = CollectorRun.start({
         intervalMs: opts.interval * 1000,
-        filter: { pids: opts.pid, ports: opts.port, containers: opts.container },
+        filter: { pids: opts.pid, ports: opts.port, containers: opts.container, netns: opts.netns },
+        hostId: opts.hostId ?? envHostId(),
         ignorePid: opts.includeSelf ? 0 : process.pid,
         kafka: opts.kafka
           ? {
@@ -145,6 +181,12 @@ export function registerCollect(program: Command): void {
       await untilStopped(opts.duration);
       await run.stop(opts.stopTimeout * 1000);
     });
+}
+
+/** NETTOPO_HOST_ID, validated; undefined when unset or empty. */
+function envHostId(): string | undefined {
+  const value = process.env.NETTOPO_HOST_ID;
+  return value ? hostId(value) : undefined;
 }
 
 /** Resolves at Ctrl-C, SIGTERM, or after `seconds` when given. */

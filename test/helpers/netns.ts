@@ -81,3 +81,92 @@ export class TestNetwork {
       .filter((n) => n.startsWith(`nt${process.pid}-`));
   }
 }
+
+/** One host of a {@link TestFleetNetwork}: its namespace and IPv4 address. */
+export interface FleetHost {
+  /** Namespace name (`ip netns exec <ns>`). */
+  ns: string;
+  /** Its address on the fleet's /24, from 198.18.0.0/15. */
+  v4: string;
+}
+
+/**
+ * Several test hosts on one switch: a namespace per host, each with one veth (`eth0`) into a
+ * switch namespace that holds a bridge and nothing else (no address, no route out). Hosts get
+ * `198.19.<subnet>.<10 + i>/24`, with a random subnet per fleet so that fleets of parallel runs
+ * (and graph data of earlier ones) never share an address. Always call destroy().
+ */
+export class TestFleetNetwork {
+  readonly hosts: FleetHost[];
+  readonly subnet: string;
+  private readonly switchNs: string;
+  private readonly all: string[];
+  private destroyed = false;
+
+  private constructor(prefix: string, count: number) {
+    const third = 1 + Math.floor(Math.random() * 254);
+    this.subnet = `198.19.${third}.0/24`;
+    this.switchNs = `${prefix}-sw`;
+    this.hosts = Array.from({ length: count }, (_, i) => ({
+      ns: `${prefix}-h${i}`,
+      v4: `198.19.${third}.${10 + i}`,
+    }));
+    this.all = [this.switchNs, ...this.hosts.map((h) => h.ns)];
+  }
+
+  /** Creates the switch and `count` hosts; on failure removes whatever it made. */
+  static create(count: number): TestFleetNetwork {
+    counter += 1;
+    const net = new TestFleetNetwork(`nt${process.pid}-${counter}`, count);
+    try {
+      ip('netns', 'add', net.switchNs);
+      ip('-n', net.switchNs, 'link', 'add', 'br0', 'type', 'bridge');
+      ip('-n', net.switchNs, 'link', 'set', 'br0', 'up');
+      net.hosts.forEach((host, i) => {
+        ip('netns', 'add', host.ns);
+        const port = `p${i}`;
+        ip(
+          'link',
+          'add',
+          'eth0',
+          'netns',
+          host.ns,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          port,
+          'netns',
+          net.switchNs,
+        );
+        ip('-n', net.switchNs, 'link', 'set', port, 'master', 'br0');
+        ip('-n', net.switchNs, 'link', 'set', port, 'up');
+        ip('-n', host.ns, 'link', 'set', 'lo', 'up');
+        ip('-n', host.ns, 'addr', 'add', `${host.v4}/24`, 'dev', 'eth0');
+        ip('-n', host.ns, 'link', 'set', 'eth0', 'up');
+      });
+    } catch (err) {
+      net.destroy();
+      throw err;
+    }
+    return net;
+  }
+
+  /** Inode of a host's namespace: the `netns` the kernel side reports. */
+  inode(ns: string): number {
+    return fs.statSync(`/run/netns/${ns}`).ino;
+  }
+
+  /** Deletes every namespace (the veths and the bridge go with them). Safe to call twice. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const ns of this.all) {
+      try {
+        ip('netns', 'del', ns);
+      } catch {
+        // absent already
+      }
+    }
+  }
+}

@@ -4,7 +4,7 @@ import * as readline from 'node:readline';
 
 /** One JSON line reported by test/fixtures/tcp-peer.py. */
 export interface PeerReport {
-  event: 'listening' | 'served' | 'accepted' | 'ready' | 'connected' | 'done' | 'failed';
+  event: 'listening' | 'served' | 'accepted' | 'ready' | 'connected' | 'done' | 'failed' | 'called';
   pid: number;
   comm: string;
   port?: number;
@@ -13,11 +13,22 @@ export interface PeerReport {
   localPort?: number;
   peerPort?: number;
   errno?: number;
+  /** Relay's "called": the upstream it called. */
+  host?: string;
+}
+
+/** One server a relay calls for every request it serves. */
+export interface PeerUpstream {
+  host: string;
+  port: number;
+  /** Bytes sent to it (then the relay reads its reply to EOF). */
+  send: number;
 }
 
 /** Options of the peer, passed to the fixture as JSON. */
 export interface PeerOptions {
-  role: 'server' | 'client';
+  /** relay: a server that, for each request, calls its `upstreams` before replying. */
+  role: 'server' | 'client' | 'relay';
   host: string;
   port: number;
   /** Client: bytes to send (after `before` when holding). */
@@ -34,6 +45,8 @@ export interface PeerOptions {
   silent?: boolean;
   /** Client: report "ready" (its pid), connect only after release(). */
   waitBeforeConnect?: boolean;
+  /** Relay: the servers called, in order, for each request (one "called" report each). */
+  upstreams?: PeerUpstream[];
 }
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'tcp-peer.py');
@@ -90,9 +103,26 @@ export class PeerProcess {
     }
   }
 
+  /** Every report of one event so far (a relay reports "called" once per upstream call). */
+  reportsOf(event: PeerReport['event']): PeerReport[] {
+    return this.reports.filter((r) => r.event === event);
+  }
+
   /** Lets a holding client (or a silent server, or a client waiting to connect) go on. */
   release(): void {
     this.child.stdin!.write('go\n');
+  }
+
+  /** Waits (bounded) until the peer has exited (its sockets are then closed). */
+  async exited(timeoutMs = 10000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`peer did not exit; stderr: ${this.stderr}`)), timeoutMs);
+      this.child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   kill(): void {
