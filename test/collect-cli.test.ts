@@ -6,40 +6,21 @@
  * Needs root and a BPF-capable kernel; otherwise skipped with the reason printed.
  */
 import { strict as assert } from 'node:assert';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import * as readline from 'node:readline';
 import type { FlowRecord } from '../collector';
 import { cgroupTestSkipReason, TestCgroups } from './helpers/cgroups';
 import { CliRun, HOST_A, HOST_B, PeerProcess, TestNetwork } from './helpers';
 
-const CLI = join(__dirname, '..', 'cli', 'main.ts');
-
-/** Runs `nettopo collect` and gathers the records it prints; resolves once the programs are attached. */
-class CollectRun {
-  readonly records: FlowRecord[] = [];
-  private readonly child: ChildProcess;
-  private stderr = '';
-
-  private constructor(args: string[]) {
-    this.child = spawn(process.execPath, ['--require', 'tsx/cjs', CLI, 'collect', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      this.records.push(JSON.parse(line) as FlowRecord);
-    });
-    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+/** `nettopo collect` in its own process, with the flow records it prints. */
+class CollectRun extends CliRun<FlowRecord> {
+  get records(): FlowRecord[] {
+    return this.lines;
   }
 
+  /** Starts it and resolves once the programs are attached and the snapshot taken. */
   static async start(args: string[]): Promise<CollectRun> {
-    const run = new CollectRun(args);
-    const deadline = Date.now() + 20000;
-    while (!/snapshot: /.test(run.stderr)) {
-      if (run.child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`nettopo collect did not start: ${run.stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const run = new CollectRun(['collect', ...args]);
+    await run.waitForLog(/snapshot: /);
     return run;
   }
 
@@ -53,15 +34,6 @@ class CollectRun {
         throw new Error(`no final record; got ${JSON.stringify(found)}; stderr: ${this.stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-  }
-
-  async stop(): Promise<string> {
-    if (this.child.exitCode === null) {
-      const exited = new Promise((r) => this.child.once('exit', r));
-      this.child.kill('SIGINT');
-      await exited;
-    }
-    return this.stderr;
   }
 }
 

@@ -9,30 +9,7 @@ import {
   type FlowOutputFormat,
 } from '../../collector';
 import { brokersOf } from './events';
-
-function positiveNumber(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
-    return n;
-  };
-}
-
-function intList(name: string) {
-  return (value: string, previous: number[] = []): number[] => {
-    const out = [...previous];
-    for (const part of value.split(',')) {
-      const n = Number(part);
-      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name}: '${part}' is not a number`);
-      out.push(n);
-    }
-    return out;
-  };
-}
-
-function stringList(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').filter((s) => s.length > 0)];
-}
+import { intList, positiveNumber, stringList } from './option-parsers';
 
 /** A network namespace name, path or inode number, resolved to its inode number now. */
 function netnsList(value: string, previous: number[] = []): number[] {

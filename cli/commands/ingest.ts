@@ -1,16 +1,9 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { createLogger } from '../../common/log';
 import { IngestService, type BatchResult } from '../../ingest';
+import { positiveInt } from './option-parsers';
 
 const log = createLogger('ingest');
-
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
-    return n;
-  };
-}
 
 interface IngestFlags {
   group: string;

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { createLogger } from '../../common/log';
 import { CollectorRun, kafkaSettings } from '../../collector';
@@ -6,6 +6,7 @@ import { createGraphDriver } from '../../graph-schema/graph-driver';
 import { IngestService } from '../../ingest';
 import { connectionUrls, LocalStack, stackConfig, type ServerName } from '../../stack';
 import { untilStopped } from './collect';
+import { positiveNumber } from './option-parsers';
 
 const log = createLogger('up');
 
@@ -18,14 +19,6 @@ interface UpOptions {
   duration?: number;
   includeStackTraffic?: boolean;
   keepStack?: boolean;
-}
-
-function positiveNumber(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
-    return n;
-  };
 }
 
 /** A short view of the graph: node counts, process-level edges, top talkers. */

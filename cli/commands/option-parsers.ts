@@ -1,0 +1,37 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Parses a positive number (seconds, MiB, …); `name` is the option's name in the error. */
+export function positiveNumber(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+    return n;
+  };
+}
+
+/** Parses a positive integer (counts, partitions, bytes). */
+export function positiveInt(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
+/** A comma-separated, repeatable list of non-negative integers (pids, ports). */
+export function intList(name: string): (value: string, previous?: number[]) => number[] {
+  return (value, previous = []) => {
+    const out = [...previous];
+    for (const part of value.split(',')) {
+      const n = Number(part);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name}: '${part}' is not a number`);
+      out.push(n);
+    }
+    return out;
+  };
+}
+
+/** A comma-separated, repeatable list of strings. */
+export function stringList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').filter((s) => s.length > 0)];
+}
