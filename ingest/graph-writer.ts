@@ -99,13 +99,28 @@ const EXTERNALS = `
 UNWIND $ips AS ip
 MERGE (x:ExternalEndpoint {ip: ip}) ON CREATE SET x.firstSeen = datetime()`;
 
-function edgeQuery(fromLabel: string, toLabel: string): string {
-  const fk = NODE_KEYS[fromLabel];
-  const tk = NODE_KEYS[toLabel];
-  return `
+/**
+ * A subquery binding `alias` to the node a row names by `<side>Label` / `<side>Key`: one branch
+ * per label, each guarded by the label so that only its own unique-index seek runs. One statement
+ * serves every (from, to) label pair, so a batch is one plan and one round trip, not up to six.
+ */
+function nodeOf(side: 'from' | 'to', alias: string): string {
+  return `CALL {
+  WITH e
+${Object.entries(NODE_KEYS)
+  .map(
+    ([label, key]) =>
+      `  WITH e WHERE e.${side}Label = '${label}' MATCH (n:${label} {${key}: e.${side}Key}) RETURN n AS ${alias}`,
+  )
+  .join('\n  UNION ALL\n  WITH e\n')}
+}`;
+}
+
+/** Adds a batch's deltas to its CONNECTS_TO edges, whatever the labels of their ends. */
+const EDGES = `
 UNWIND $rows AS e
-MATCH (a:${fromLabel} {${fk}: e.fromKey})
-MATCH (b:${toLabel} {${tk}: e.toKey})
+${nodeOf('from', 'a')}
+${nodeOf('to', 'b')}
 MERGE (a)-[r:CONNECTS_TO {port: e.port, protocol: e.protocol, level: e.level}]->(b)
   ON CREATE SET r.connections = 0, r.failedConnects = 0, r.bytesToServer = 0, r.bytesToClient = 0,
                 r.retransmits = 0, r.connectLatencyUsSum = 0, r.connectLatencyCount = 0
@@ -131,7 +146,6 @@ SET r.connectLatencyUsAvg = CASE WHEN r.connectLatencyCount > 0
                                  THEN toFloat(r.connectLatencyUsSum) / r.connectLatencyCount ELSE null END
 WITH r WHERE r.connections + r.failedConnects <= 0
 DELETE r`;
-}
 
 /**
  * Every Cypher statement of the ingest, each a parameterised `UNWIND $rows …` run inside the
@@ -199,7 +213,7 @@ export class GraphWriter {
       };
       if (stored.a) state.a = decodeSlot(stored.a);
       if (stored.b) state.b = decodeSlot(stored.b);
-      if (stored.applied) state.applied = decodeContribution(stored.applied);
+      if (stored.applied) state.applied = decodeContribution(stored.applied, state);
       this.stored.set(state, stored);
       out.set(key, state);
     }
@@ -275,20 +289,16 @@ export class GraphWriter {
 
   /** Adds the deltas to the CONNECTS_TO edges (created on first use, deleted when they count nothing). Returns the edge rows written. */
   async applyEdgeDeltas(tx: ManagedTransaction, deltas: EdgeDelta[]): Promise<number> {
-    const groups = new Map<string, EdgeDelta[]>();
-    for (const d of deltas) {
-      const id = `${d.fromLabel}>${d.toLabel}`;
-      const list = groups.get(id) ?? [];
-      list.push(d);
-      groups.set(id, list);
-    }
-    for (const [id, rows] of [...groups].sort(([x], [y]) => (x < y ? -1 : 1))) {
-      const [from, to] = id.split('>');
-      rows.sort((x, y) =>
-        x.fromKey < y.fromKey ? -1 : x.fromKey > y.fromKey ? 1 : x.toKey < y.toKey ? -1 : 1,
-      );
-      await tx.run(edgeQuery(from, to), int64Params({ rows }));
-    }
+    if (deltas.length === 0) return 0;
+    // One lock order for every writer: by label pair, then keys (as when each pair had its statement).
+    const rows = [...deltas].sort(
+      (x, y) =>
+        cmp(x.fromLabel, y.fromLabel) ||
+        cmp(x.toLabel, y.toLabel) ||
+        cmp(x.fromKey, y.fromKey) ||
+        cmp(x.toKey, y.toKey),
+    );
+    await tx.run(EDGES, int64Params({ rows }));
     return deltas.length;
   }
 
@@ -303,7 +313,7 @@ export class GraphWriter {
       const set: Record<string, unknown> = {};
       const a = s.a ? encodeSlot(s.a) : null;
       const b = s.b ? encodeSlot(s.b) : null;
-      const applied = s.applied ? encodeContribution(s.applied) : null;
+      const applied = s.applied ? encodeContribution(s.applied, s) : null;
       const hosts = [...new Set([s.a?.hostId, s.b?.hostId].filter((h): h is string => !!h))];
       const state = (s.a ?? s.b)?.state ?? null;
       if (a !== (before?.a ?? null)) set.a = a;
@@ -398,6 +408,10 @@ export class GraphWriter {
       { rows },
     );
   }
+}
+
+function cmp(x: string, y: string): number {
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Identity of one progress record. */
