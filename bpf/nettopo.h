@@ -27,12 +27,13 @@ enum nettopo_role {
 
 /* flow.flags */
 enum nettopo_flow_flags {
-	FLOW_F_CLOSED = 1 << 0,		/* reached TCP_CLOSE; user space deletes it after reading */
+	FLOW_F_CLOSED = 1 << 0,		/* reached TCP_CLOSE (the app may still read what is queued) */
 	FLOW_F_FAILED = 1 << 1,		/* active open that never reached ESTABLISHED */
 	FLOW_F_PREEXISTING = 1 << 2,	/* existed before the collector started (snapshot) */
 	FLOW_F_LIVE_OPEN = 1 << 3,	/* its open (connect or accept) was seen live */
 	FLOW_F_MISSED = 1 << 4,		/* first seen by a send/recv, not by its open */
 	FLOW_F_ESTABLISHED = 1 << 5,	/* reached ESTABLISHED at least once */
+	FLOW_F_DESTROYED = 1 << 6,	/* socket freed (app closed it, TCP done): nothing can follow */
 };
 
 /*

@@ -93,7 +93,12 @@ static __always_inline void connected(const struct sock *sk, __u64 cookie)
 	f->flags |= FLOW_F_ESTABLISHED;
 }
 
-/* -> CLOSE: final counters; the entry stays, marked closed, until read (no event). */
+/*
+ * -> CLOSE: the connection is over, but the application may still read what
+ * is queued (an active closer reaches CLOSE through TIME_WAIT as soon as the
+ * peer's FIN arrives, often before its last read). The entry stays until the
+ * socket is destroyed (handle_destroy) and user space has read it.
+ */
 static __always_inline void closed(const struct sock *sk, __u64 cookie, int oldstate)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
@@ -149,5 +154,30 @@ int BPF_PROG(handle_set_state, const struct sock *sk, int oldstate, int newstate
 		passive_open(sk, cookie);
 	else if (newstate == TCP_CLOSE)
 		closed(sk, cookie, oldstate);
+	return 0;
+}
+
+/*
+ * The socket is freed: the application closed it and TCP is done with it, so
+ * no read or write can follow. User space deletes the entry once it has read it.
+ */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(handle_destroy, struct sock *sk)
+{
+	struct flow *f;
+	__u64 cookie;
+
+	if (sk->__sk_common.skc_family != AF_INET && sk->__sk_common.skc_family != AF_INET6)
+		return 0;
+	cookie = bpf_get_socket_cookie((void *)sk);
+	f = bpf_map_lookup_elem(&flows, &cookie);
+	if (!f)
+		return 0;
+	if (!(f->flags & FLOW_F_CLOSED)) {
+		f->c.state = TCP_CLOSE;
+		f->closed_ns = bpf_ktime_get_boot_ns();
+		f->flags |= FLOW_F_CLOSED;
+	}
+	f->flags |= FLOW_F_DESTROYED;
 	return 0;
 }

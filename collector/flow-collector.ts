@@ -75,6 +75,8 @@ export class FlowCollector {
   private timer: NodeJS.Timeout | undefined;
   private seq = 0;
   private bootOffsetMs = 0;
+  /** Whether socket destruction is traced (then a flow is final when destroyed, not at TCP_CLOSE). */
+  private destroyTracked = false;
   /** Last reported counters per cookie, to report only flows that changed. */
   private readonly reported = new Map<number, string>();
   /** Listening sockets per `netns/port`. */
@@ -136,6 +138,7 @@ export class FlowCollector {
     this.sink = sink;
     this.bootOffsetMs = loadNative().bootTimeOffsetMs();
     this.native = openNativeCollector({ ignorePid: this.ignorePid });
+    this.destroyTracked = this.native.capabilities().some((c) => c.name === 'handle_destroy' && c.attached);
     const caps = this.native.capabilities();
     const missing = caps.filter((c) => !c.attached);
     log.info(
@@ -161,7 +164,8 @@ export class FlowCollector {
     const now = Date.now();
     for (const f of decodeFlows(this.native.readFlows())) {
       if (f.role === 'listener') continue;
-      const ended = f.closed || f.failed;
+      // Final once the socket is freed (TCP_CLOSE alone may come before the application's last read).
+      const ended = this.destroyTracked ? f.destroyed : f.closed || f.failed;
       const signature = `${f.bytesSent}/${f.bytesReceived}/${f.retransmits}/${f.srttUs}/${f.pid}/${f.flags}`;
       if (!ended && this.reported.get(f.cookie) === signature) continue;
       if (ended) this.reported.delete(f.cookie);

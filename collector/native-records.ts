@@ -20,6 +20,7 @@ export const FlowFlag = {
   liveOpen: 1 << 3,
   missed: 1 << 4,
   established: 1 << 5,
+  destroyed: 1 << 6,
 } as const;
 
 /**
@@ -72,7 +73,10 @@ export interface NativeFlow {
   /** SYN_SENT → ESTABLISHED in µs; 0 when unknown. */
   connectUs: number;
   flags: number;
+  /** Reached TCP_CLOSE; the application may still read what was queued. */
   closed: boolean;
+  /** The socket was freed: nothing can follow, this is the flow's final state. */
+  destroyed: boolean;
   failed: boolean;
   preexisting: boolean;
 }
@@ -169,6 +173,7 @@ export function decodeFlow(b: Buffer, off = 0): NativeFlow {
     connectUs: b.readUInt32LE(off + 128),
     flags,
     closed: (flags & FlowFlag.closed) !== 0,
+    destroyed: (flags & FlowFlag.destroyed) !== 0,
     failed: (flags & FlowFlag.failed) !== 0,
     preexisting: (flags & FlowFlag.preexisting) !== 0,
   };

@@ -402,6 +402,27 @@ describe('collector-native (real kernel)', function () {
     assert.equal(full.pid, listening.pid);
   });
 
+  it('when the application reads its last bytes after the connection reached TCP_CLOSE, then they are still counted', async function () {
+    requireCollector(this);
+    const { net, port } = world();
+    const server = peer(net.b, { role: 'server', host: HOST_B.v4, port, reply: 4321 });
+    await server.waitFor('listening');
+    const client = peer(net.a, { role: 'client', host: HOST_B.v4, port, send: 1234, readLater: true });
+    const half = await client.waitFor('half-closed');
+    await server.waitFor('served');
+    const isClient = endpoint(net, net.a, half.localPort!, port);
+    // The server's reply and FIN are queued: the client's socket is closed for TCP, not yet read.
+    const early = await store.waitFor('closed before the last read', (f) => isClient(f) && f.closed);
+    assert.equal(early.bytesReceived, 0);
+    assert.equal(early.destroyed, false, 'a socket its process still holds is not final');
+    client.release();
+    const done = await client.waitFor('done');
+    assert.equal(done.received, 4321);
+    const final = await store.waitFor('destroyed', (f) => isClient(f) && f.destroyed);
+    assert.equal(final.bytesSent, 1234);
+    assert.equal(final.bytesReceived, 4321);
+  });
+
   it('when a closed flow has been read once, then it is deleted from the map', async function () {
     requireCollector(this);
     const own = extraCollector({ pollIntervalMs: 50 });

@@ -755,6 +755,15 @@ static unsigned long long sum_counter(struct collector *c, __u32 idx)
  * once read (their final counters are in this result). Also the eviction
  * estimate: an LRU map evicts silently, so evicted = created - deleted - hidden - present.
  */
+/* Whether the program of that name is attached. */
+static bool prog_attached(const struct collector *c, const char *name)
+{
+	for (int i = 0; i < c->ncaps; i++)
+		if (!strcmp(c->caps[i].name, name))
+			return c->caps[i].attached;
+	return false;
+}
+
 static napi_value js_read_flows(napi_env env, napi_callback_info info)
 {
 	size_t argc = 0;
@@ -766,6 +775,7 @@ static napi_value js_read_flows(napi_env env, napi_callback_info info)
 	size_t total = 0, nclosed = 0, i;
 	napi_value result;
 	bool first = true;
+	__u32 done_flag;
 	int fd, err;
 
 	if (!c)
@@ -794,8 +804,13 @@ static napi_value js_read_flows(napi_env env, napi_callback_info info)
 		in_batch = out_batch;
 		first = false;
 	}
+	/*
+	 * An entry is finished once its socket is destroyed; where that program is
+	 * not attached, once it reached TCP_CLOSE (bytes read after that are lost).
+	 */
+	done_flag = prog_attached(c, "handle_destroy") ? FLOW_F_DESTROYED : FLOW_F_CLOSED;
 	for (i = 0; i < total; i++)
-		if (vals[i].flags & FLOW_F_CLOSED)
+		if (vals[i].flags & done_flag)
 			closed[nclosed++] = keys[i];
 	for (i = 0; i < nclosed; i++)
 		if (!bpf_map_delete_elem(fd, &closed[i]))

@@ -4,7 +4,16 @@ import * as readline from 'node:readline';
 
 /** One JSON line reported by test/fixtures/tcp-peer.py. */
 export interface PeerReport {
-  event: 'listening' | 'served' | 'accepted' | 'ready' | 'connected' | 'done' | 'failed' | 'called';
+  event:
+    | 'listening'
+    | 'served'
+    | 'accepted'
+    | 'ready'
+    | 'connected'
+    | 'done'
+    | 'failed'
+    | 'called'
+    | 'half-closed';
   pid: number;
   comm: string;
   port?: number;
@@ -45,6 +54,8 @@ export interface PeerOptions {
   silent?: boolean;
   /** Client: report "ready" (its pid), connect only after release(). */
   waitBeforeConnect?: boolean;
+  /** Client: after sending and shutting down its write side, report "half-closed" and wait for release() before reading the reply. */
+  readLater?: boolean;
   /** Relay: the servers called, in order, for each request (one "called" report each). */
   upstreams?: PeerUpstream[];
 }
