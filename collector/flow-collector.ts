@@ -162,8 +162,10 @@ export class FlowCollector {
     if (!this.native || !this.sink) return;
     const records: FlowRecord[] = [];
     const now = Date.now();
+    const seen = new Set<number>();
     for (const f of decodeFlows(this.native.readFlows())) {
       if (f.role === 'listener') continue;
+      seen.add(f.cookie);
       // Final once the socket is freed (TCP_CLOSE alone may come before the application's last read).
       const ended = this.destroyTracked ? f.destroyed : f.closed || f.failed;
       const signature = `${f.bytesSent}/${f.bytesReceived}/${f.retransmits}/${f.srttUs}/${f.pid}/${f.flags}`;
@@ -174,6 +176,8 @@ export class FlowCollector {
       // Numbered only when reported: a gap in the run's sequence then always means a lost record.
       if (this.matches(record)) records.push({ ...record, seq: this.nextSeq() });
     }
+    // A flow the kernel map no longer holds (evicted, or never destroyed in sight) is forgotten here too.
+    for (const cookie of this.reported.keys()) if (!seen.has(cookie)) this.reported.delete(cookie);
     if (records.length) this.sink(records);
   }
 
