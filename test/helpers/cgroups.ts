@@ -110,11 +110,14 @@ export class TestCgroups {
     if (options.uid !== undefined) writeFileSync(join(cgroup.dir, 'cgroup.procs'), String(pid));
     const deadline = Date.now() + 5000;
     const comm = command.split('/').pop()?.slice(0, 15);
+    const expectedCmdline = [command, ...args].map((a) => `${a}\0`).join('');
     for (;;) {
       let inPlace = false;
       try {
         inPlace =
           readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm &&
+          // exec sets comm before the new argv is in place: wait for the whole command line too.
+          readFileSync(`/proc/${pid}/cmdline`, 'utf8') === expectedCmdline &&
           readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(`0::${cgroup.path}\n`);
       } catch {
         // not yet, or already gone
