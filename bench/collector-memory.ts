@@ -3,15 +3,16 @@
  * Kafka (NETTOPO_KAFKA_PORT): the real collector (FlowCollector + CollectorPublisher + KafkaSink)
  * runs in this process while a child in its own network namespace holds N real loopback TCP
  * connections open (2N sockets = 2N flows, each with a byte sent so that each is reported).
- * Prints RSS and heap before and after, and the cost per tracked flow. The kernel's flow map
- * holds at most MAX_FLOWS (65,536, bpf/nettopo.h) entries, so N stays under 32,768; 100,000 flows
- * are extrapolated from the per-flow cost (and would need MAX_FLOWS raised).
+ * Prints RSS and heap before and after, the cost per tracked flow, and the kernel memory of the
+ * collector's BPF maps (preallocated: it does not grow with the flows). The default flow map holds
+ * 131,072 entries, so the default 50,000 connections (100,000 flows) fit.
  *
- * Run as root: `npx tsx bench/collector-memory.ts [connections]` (default 30000)
+ * Run as root: `node --expose-gc --require tsx/cjs bench/collector-memory.ts [connections]`
+ * (default 50000; --expose-gc lets it collect garbage before each reading)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import * as readline from 'node:readline';
+import * as fs from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import {
   CollectorPublisher,
@@ -22,37 +23,36 @@ import {
   kafkaSettings,
 } from '../collector';
 import { connectionUrls } from '../stack/stack-config';
-
-const HOLDER = `
-import socket, sys, resource
-hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-n = int(sys.argv[1]); base = int(sys.argv[2]); keep = []; srvs = []
-for p in range(base, base + 4):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(('127.0.0.1', p)); s.listen(4096); srvs.append(s)
-for i in range(n):
-    srv = srvs[i % 4]
-    c = socket.create_connection(('127.0.0.1', srv.getsockname()[1]))
-    a, _ = srv.accept()
-    c.send(b'x'); a.recv(1)
-    keep += [c, a]
-print('ready', flush=True)
-sys.stdin.read()
-`;
+import { SocketHolder } from '../test/helpers/socket-holder';
 
 const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
+/** Kernel memory charged for this process's BPF maps (memlock in /proc/self/fdinfo). */
+function bpfMapMemory(): number {
+  let total = 0;
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (!fs.readlinkSync(`/proc/self/fd/${fd}`).includes('bpf-map')) continue;
+      total += Number(/memlock:\s+(\d+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return total;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function memory(label: string): { rss: number; heap: number } {
   global.gc?.();
   const m = process.memoryUsage();
-  console.log(`${label.padEnd(34)} rss ${mib(m.rss).padStart(10)}  heap used ${mib(m.heapUsed).padStart(9)}`);
+  console.log(
+    `${label.padEnd(34)} rss ${mib(m.rss).padStart(10)}  heap used ${mib(m.heapUsed).padStart(9)} of ${mib(m.heapTotal).padStart(9)}  external ${mib(m.external).padStart(9)}`,
+  );
   return { rss: m.rss, heap: m.heapUsed };
 }
 
 async function main(): Promise<void> {
-  const n = Number(process.argv[2] ?? 30000);
+  const n = Number(process.argv[2] ?? 50000);
   process.env.NETTOPO_LOG_LEVEL ??= 'warn';
   const ns = `ntmem${process.pid}`;
   const prefix = `bench-mem-${randomBytes(3).toString('hex')}.`;
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     namespaces: false,
   });
   let reported = 0;
-  const holders: ReturnType<typeof spawn>[] = [];
+  const holders: SocketHolder[] = [];
   try {
     sink.start();
     collector.start((records) => {
@@ -83,17 +83,8 @@ async function main(): Promise<void> {
     const before = memory('collector running, idle');
     // Several holders: each process may hold only as many sockets as its fd limit allows.
     const per = 8000;
-    for (let i = 0; i * per < n; i++) {
-      const count = String(Math.min(per, n - i * per));
-      const h = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', HOLDER, count, String(21000 + i * 4)], {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      });
-      holders.push(h);
-      await new Promise<void>((resolve, reject) => {
-        readline.createInterface({ input: h.stdout! }).on('line', (l) => l === 'ready' && resolve());
-        h.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
-      });
-    }
+    for (let i = 0; i * per < n; i++)
+      holders.push(await SocketHolder.open(ns, Math.min(per, n - i * per), 21000 + i * 4));
     const t0 = Date.now();
     while (reported < 2 * n && Date.now() - t0 < 60000) await sleep(200);
     while (sink.stats().buffered > 0 && Date.now() - t0 < 120000) await sleep(200);
@@ -106,10 +97,13 @@ async function main(): Promise<void> {
       `kernel: ${stats?.flowsPresent} flows present, evicted ${stats?.flowsEvicted}; records reported ${reported}; kafka produced ${sink.stats().produced}, dropped ${sink.stats().dropped}`,
     );
     console.log(
-      `per tracked flow: rss +${perFlow.toFixed(0)} B, heap +${((after.heap - before.heap) / (2 * n)).toFixed(0)} B → 100,000 flows ≈ rss ${mib(before.rss + perFlow * 100000)}`,
+      `kernel: BPF maps ${mib(bpfMapMemory())} (memlock, preallocated; flows map capacity ${stats?.flowsCapacity})`,
+    );
+    console.log(
+      `${2 * n} tracked flows: rss ${mib(after.rss)} (idle ${mib(before.rss)}), per flow rss +${perFlow.toFixed(0)} B, heap +${((after.heap - before.heap) / (2 * n)).toFixed(0)} B`,
     );
   } finally {
-    for (const h of holders) h.kill('SIGKILL');
+    for (const h of holders) h.kill();
     collector.stop();
     await publisher.stop();
     await sink.stop(5000);

@@ -11,7 +11,7 @@
 #ifndef __NETTOPO_H
 #define __NETTOPO_H
 
-#define MAX_FLOWS	65536	/* entries in `flows` (LRU) */
+#define MAX_FLOWS	131072	/* default entries in `flows` (LRU); the maxFlows option sets it at load */
 #define MAX_LISTENERS	8192	/* entries in `listeners` */
 #define MAX_OWNERS	16384	/* entries in `owners` (LRU): processes already announced */
 #define RINGBUF_BYTES	(1 << 20)	/* `events` ring buffer */

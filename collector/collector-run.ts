@@ -26,6 +26,8 @@ export interface CollectorRunOptions {
   filter?: FlowFilter;
   /** Process whose sockets are not traced; 0 traces every process. @defaultValue the current process */
   ignorePid?: number;
+  /** Open sockets the kernel tracks at once. @defaultValue 131072 */
+  maxFlows?: number;
   /** Produce every record to Kafka; absent: no Kafka. */
   kafka?: CollectorKafkaOptions;
   /**
@@ -60,6 +62,7 @@ export class CollectorRun {
       intervalMs: options.intervalMs,
       filter: options.filter,
       ignorePid: options.ignorePid,
+      maxFlows: options.maxFlows,
       enricher,
     });
     let sink: KafkaSink | undefined;

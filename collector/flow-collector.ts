@@ -53,6 +53,11 @@ export interface FlowCollectorOptions {
   ignorePid?: number;
   /** @defaultValue a new Enricher */
   enricher?: Enricher;
+  /**
+   * Open sockets the kernel tracks at once (the `flows` map is preallocated: ~200 B of kernel memory each).
+   * @defaultValue 131072
+   */
+  maxFlows?: number;
 }
 
 const log = createLogger('collector');
@@ -70,6 +75,7 @@ export class FlowCollector {
   private readonly intervalMs: number;
   private readonly filter: FlowFilter;
   private readonly ignorePid: number;
+  private readonly maxFlows: number | undefined;
   private readonly enricher: Enricher;
   private native: NativeCollector | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -88,6 +94,7 @@ export class FlowCollector {
     this.intervalMs = options.intervalMs ?? 5000;
     this.filter = options.filter ?? {};
     this.ignorePid = options.ignorePid ?? process.pid;
+    this.maxFlows = options.maxFlows;
     this.enricher = options.enricher ?? new Enricher();
   }
 
@@ -137,7 +144,7 @@ export class FlowCollector {
   start(sink: (records: FlowRecord[]) => void): void {
     this.sink = sink;
     this.bootOffsetMs = loadNative().bootTimeOffsetMs();
-    this.native = openNativeCollector({ ignorePid: this.ignorePid });
+    this.native = openNativeCollector({ ignorePid: this.ignorePid, maxFlows: this.maxFlows });
     this.destroyTracked = this.native.capabilities().some((c) => c.name === 'handle_destroy' && c.attached);
     const caps = this.native.capabilities();
     const missing = caps.filter((c) => !c.attached);

@@ -29,6 +29,13 @@ export interface NativeCollectorOptions {
    */
   ringbufBytes?: number;
   /**
+   * Capacity of the kernel's `flows` map (open sockets tracked at once; past it the least recently
+   * used entry is evicted and counted): 1024 to 16777216. The map is preallocated: about 200 bytes of
+   * kernel memory per entry.
+   * @defaultValue 131072 (`MAX_FLOWS` in bpf/nettopo.h)
+   */
+  maxFlows?: number;
+  /**
    * Programs (by name, as {@link NativeCapability.name}) left out on purpose; they are reported
    * as not attached, `disabled`, like a program this kernel cannot run.
    * @defaultValue none
@@ -71,6 +78,8 @@ export interface NativeStats {
   eventsDelivered: number;
   /** Event batches lost to a failed allocation. */
   batchOutOfMemory: number;
+  /** Capacity of `flows` (the maxFlows option). */
+  flowsCapacity: number;
 }
 
 /** An opened collector: programs loaded and attached. */

@@ -14,7 +14,7 @@ import {
   decodeFlows,
   openNativeCollector,
 } from '../collector';
-import { FlowStore, HOST_A, HOST_B, PeerProcess, TestNetwork } from './helpers';
+import { FlowStore, HOST_A, HOST_B, PeerProcess, SocketHolder, TestNetwork } from './helpers';
 
 let skipReason: string | undefined;
 let collector: NativeCollector | undefined;
@@ -22,6 +22,7 @@ let store: FlowStore;
 const events: NativeEvent[] = [];
 const networks: TestNetwork[] = [];
 const peers: PeerProcess[] = [];
+const holders: SocketHolder[] = [];
 
 function world(): { net: TestNetwork; port: number } {
   const net = TestNetwork.create();
@@ -81,6 +82,7 @@ describe('collector-native (real kernel)', function () {
   afterEach(function () {
     extraCollectors.splice(0).forEach((c) => c.close());
     peers.splice(0).forEach((p) => p.kill());
+    holders.splice(0).forEach((h) => h.kill());
     networks.splice(0).forEach((n) => n.destroy());
   });
 
@@ -363,6 +365,42 @@ describe('collector-native (real kernel)', function () {
     assert.ok(stats.ringbufFull > 0, `ringbufFull: ${stats.ringbufFull}`);
     assert.equal(stats.flowsEvicted, 0);
     assert.equal(stats.flowUpdateFailed, 0);
+  });
+
+  it('when more sockets are open than maxFlows, then the least recently used are evicted and counted, and the default map holds them all', async function () {
+    requireCollector(this);
+    assert.throws(() => openNativeCollector({ maxFlows: 100 }), /maxFlows must be between 1024/);
+    const small = extraCollector({ maxFlows: 1024, pollIntervalMs: 50 });
+    assert.equal(small.stats().flowsCapacity, 1024);
+    assert.equal(collector!.stats().flowsCapacity, 131072, 'default capacity');
+    const { net, port } = world();
+    const connections = 700; // 1,400 sockets
+    holders.push(await SocketHolder.open(net.a, connections, port));
+    // a namespace's inode may be reused by a later one: also match the holder's listening ports
+    const held = (p: number): boolean => p >= port && p < port + 4;
+    const inNs = (f: NativeFlow): boolean =>
+      f.netns === net.inode(net.a) && (held(f.localPort) || held(f.remotePort));
+    const kept = decodeFlows(small.readFlows());
+    const stats = small.stats();
+    assert.ok(kept.length <= 1024, `${kept.length} entries in a map of 1024`);
+    assert.ok(
+      stats.flowsEvicted >= 2 * connections - 1024,
+      `evicted ${stats.flowsEvicted}, at least ${2 * connections - 1024}`,
+    );
+    assert.equal(stats.flowUpdateFailed, 0, 'an LRU map evicts, it does not refuse');
+    const all = store.read().filter(inNs);
+    assert.equal(all.length, 2 * connections, 'the default map tracks every socket');
+    // each client sent one byte, each accepted socket read it
+    const count = (role: string, sent: number, received: number): number =>
+      all.filter((f) => f.role === role && f.bytesSent === sent && f.bytesReceived === received).length;
+    assert.deepEqual([count('client', 1, 0), count('server', 0, 1)], [connections, connections]);
+    // close them all and let them be read as closed, so that no later test sees them closing
+    holders.pop()!.kill();
+    const deadline = Date.now() + 10000;
+    while (store.read().filter((f) => inNs(f) && !f.closed).length > 0) {
+      assert.ok(Date.now() < deadline, 'the held sockets close');
+      await new Promise((r) => setTimeout(r, 50));
+    }
   });
 
   it('when programs are disabled, then the capabilities report them and the rest still counts', async function () {

@@ -9,7 +9,7 @@ import {
   type FlowOutputFormat,
 } from '../../collector';
 import { brokersOf } from './events';
-import { intList, positiveNumber, stringList } from './option-parsers';
+import { intList, MAX_FLOWS_OPTION, positiveNumber, stringList } from './option-parsers';
 
 /** A network namespace name, path or inode number, resolved to its inode number now. */
 function netnsList(value: string, previous: number[] = []): number[] {
@@ -43,6 +43,7 @@ interface CollectOptions {
   port?: number[];
   container?: string[];
   includeSelf?: boolean;
+  maxFlows: number;
   hostId?: string;
   netns?: number[];
 }
@@ -119,6 +120,12 @@ export function registerCollect(program: Command): void {
     .option('-c, --container <ids>', 'only flows of these containers (id prefixes)', stringList)
     .option('--include-self', "also trace the collector's own sockets")
     .option(
+      MAX_FLOWS_OPTION.flags,
+      MAX_FLOWS_OPTION.description,
+      MAX_FLOWS_OPTION.parse,
+      MAX_FLOWS_OPTION.default,
+    )
+    .option(
       '--host-id <id>',
       'report as this host id (32 hex digits) instead of /etc/machine-id (default NETTOPO_HOST_ID), e.g. one host of a simulated fleet',
       hostId,
@@ -136,6 +143,7 @@ export function registerCollect(program: Command): void {
         filter: { pids: opts.pid, ports: opts.port, containers: opts.container, netns: opts.netns },
         hostId: opts.hostId ?? envHostId(),
         ignorePid: opts.includeSelf ? 0 : process.pid,
+        maxFlows: opts.maxFlows,
         kafka: opts.kafka
           ? {
               settings: kafkaSettings({

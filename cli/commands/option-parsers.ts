@@ -35,3 +35,17 @@ export function intList(name: string): (value: string, previous?: number[]) => n
 export function stringList(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').filter((s) => s.length > 0)];
 }
+
+/** `--max-flows`: capacity of the kernel's flow map, shared by `collect` and `up`. */
+export const MAX_FLOWS_OPTION = {
+  flags: '--max-flows <n>',
+  description:
+    'open sockets tracked at once in the kernel (1024-16777216; past it the least recently used is evicted and counted; ~200 B of kernel memory each, preallocated)',
+  parse: (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1024 || n > 16777216)
+      throw new InvalidArgumentError('max-flows must be an integer from 1024 to 16777216');
+    return n;
+  },
+  default: 131072,
+} as const;

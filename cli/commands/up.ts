@@ -6,7 +6,7 @@ import { createGraphDriver } from '../../graph-schema/graph-driver';
 import { IngestService } from '../../ingest';
 import { connectionUrls, LocalStack, stackConfig, type ServerName } from '../../stack';
 import { untilStopped } from './collect';
-import { positiveNumber } from './option-parsers';
+import { MAX_FLOWS_OPTION, positiveNumber } from './option-parsers';
 
 const log = createLogger('up');
 
@@ -19,6 +19,7 @@ interface UpOptions {
   duration?: number;
   includeStackTraffic?: boolean;
   keepStack?: boolean;
+  maxFlows: number;
 }
 
 /** A short view of the graph: node counts, process-level edges, top talkers. */
@@ -102,6 +103,12 @@ export function registerUp(program: Command): void {
     )
     .option('--include-stack-traffic', "also show the local stack's own traffic (Kafka, Neo4j, Redis ports)")
     .option('--keep-stack', 'leave the servers running on exit (default: stop the ones this command started)')
+    .option(
+      MAX_FLOWS_OPTION.flags,
+      MAX_FLOWS_OPTION.description,
+      MAX_FLOWS_OPTION.parse,
+      MAX_FLOWS_OPTION.default,
+    )
     .action(async (opts: UpOptions) => {
       const config = stackConfig();
       const urls = connectionUrls(config);
@@ -124,6 +131,7 @@ export function registerUp(program: Command): void {
         run = CollectorRun.start({
           intervalMs: opts.interval * 1000,
           filter: opts.includeStackTraffic ? {} : { excludePorts: stackPorts },
+          maxFlows: opts.maxFlows,
           kafka: { settings: kafkaSettings({ brokers: urls.kafkaBroker }) },
         });
         driver = createGraphDriver();

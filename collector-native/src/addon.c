@@ -48,6 +48,7 @@ struct config {
 	uint32_t ignore_tgid;
 	uint32_t wakeup_bytes;
 	uint32_t ringbuf_bytes;	/* 0: RINGBUF_BYTES */
+	uint32_t max_flows;	/* 0: MAX_FLOWS */
 };
 
 struct collector {
@@ -219,7 +220,8 @@ static struct nettopo_bpf *open_skel(const struct config *cfg)
 		return NULL;
 	skel->rodata->ignore_tgid = cfg->ignore_tgid;
 	skel->rodata->wakeup_bytes = cfg->wakeup_bytes;
-	if (cfg->ringbuf_bytes && bpf_map__set_max_entries(skel->maps.events, cfg->ringbuf_bytes)) {
+	if ((cfg->ringbuf_bytes && bpf_map__set_max_entries(skel->maps.events, cfg->ringbuf_bytes)) ||
+	    (cfg->max_flows && bpf_map__set_max_entries(skel->maps.flows, cfg->max_flows))) {
 		nettopo_bpf__destroy(skel);
 		errno = EINVAL;
 		return NULL;
@@ -500,6 +502,7 @@ static napi_value js_construct(napi_env env, napi_callback_info info)
 		if (!get_opt_u32(env, argv[0], "ignorePid", &cfg.ignore_tgid) ||
 		    !get_opt_u32(env, argv[0], "wakeupBytes", &cfg.wakeup_bytes) ||
 		    !get_opt_u32(env, argv[0], "ringbufBytes", &cfg.ringbuf_bytes) ||
+		    !get_opt_u32(env, argv[0], "maxFlows", &cfg.max_flows) ||
 		    !get_opt_u32(env, argv[0], "pollIntervalMs", &poll_ms) ||
 		    !get_opt_names(env, argv[0], "disablePrograms", disabled, &ndisabled))
 			return NULL;
@@ -507,6 +510,10 @@ static napi_value js_construct(napi_env env, napi_callback_info info)
 	if (cfg.ringbuf_bytes &&
 	    (cfg.ringbuf_bytes < 4096 || (cfg.ringbuf_bytes & (cfg.ringbuf_bytes - 1)))) {
 		throw_code(env, "EINVAL", "option ringbufBytes must be a power of 2, at least 4096");
+		return NULL;
+	}
+	if (cfg.max_flows && (cfg.max_flows < 1024 || cfg.max_flows > (1U << 24))) {
+		throw_code(env, "EINVAL", "option maxFlows must be between 1024 and 16777216");
 		return NULL;
 	}
 	if (preflight(env))
@@ -768,11 +775,10 @@ static napi_value js_read_flows(napi_env env, napi_callback_info info)
 {
 	size_t argc = 0;
 	struct collector *c = unwrap(env, info, &argc, NULL);
-	const size_t slots = MAX_FLOWS + 4096;
 	unsigned long long created, gone;
 	__u64 *keys = NULL, *closed = NULL, in_batch = 0, out_batch = 0;
 	struct flow *vals = NULL;
-	size_t total = 0, nclosed = 0, i;
+	size_t slots, total = 0, nclosed = 0, i;
 	napi_value result;
 	bool first = true;
 	__u32 done_flag;
@@ -780,6 +786,8 @@ static napi_value js_read_flows(napi_env env, napi_callback_info info)
 
 	if (!c)
 		return NULL;
+	/* the batch walk may see an entry twice when the map changes under it: some slack */
+	slots = bpf_map__max_entries(c->skel->maps.flows) + 4096;
 	fd = bpf_map__fd(c->skel->maps.flows);
 	created = sum_counter(c, CNT_FLOW_CREATED);
 	keys = malloc(slots * sizeof(*keys));
@@ -854,6 +862,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
 	CHECK(env, set_named_u64(env, obj, "flowsEvicted", c->flows_evicted));
 	CHECK(env, set_named_u64(env, obj, "eventsDelivered", c->events_delivered));
 	CHECK(env, set_named_u64(env, obj, "batchOutOfMemory", c->batch_oom));
+	CHECK(env, set_named_u64(env, obj, "flowsCapacity", bpf_map__max_entries(c->skel->maps.flows)));
 	return obj;
 }
 

@@ -3,3 +3,4 @@ export * from './peer-process';
 export * from './flow-store';
 export * from './cli-run';
 export * from './kafka-topics';
+export * from './socket-holder';
