@@ -120,8 +120,17 @@ export class KafkaServer implements ManagedServer {
         { encoding: 'utf8', cwd: this.home },
       );
       appendFileSync(this.logFile, `${format.stdout ?? ''}${format.stderr ?? ''}`);
-      if (format.status !== 0)
-        throw new ServerStartError(`kafka storage format failed (exit ${format.status})`, this.logFile);
+      if (format.status !== 0) {
+        const said = `${format.stderr ?? ''}\n${format.stdout ?? ''}`
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l.length > 0);
+        const why = format.error?.message ?? said.find((l) => /error|exception/i.test(l)) ?? said.at(-1);
+        throw new ServerStartError(
+          `kafka storage format failed (${format.signal ? `signal ${format.signal}` : `exit ${format.status}`})${why ? `: ${why}` : ''}`,
+          this.logFile,
+        );
+      }
     }
     return { command: java, args: [...jvm, 'kafka.Kafka', properties], cwd: this.home };
   }

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,17 @@ async function isolatedEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
   };
 }
 
+/** The last lines of each server log, for a failure's context. */
+function printLogTails(logs: string): void {
+  if (!existsSync(logs)) return;
+  for (const name of readdirSync(logs)) {
+    const lines = readFileSync(join(logs, name), 'utf8').trimEnd().split('\n').slice(-15);
+    console.log(
+      `      --- ${name} (last ${lines.length} lines)\n${lines.map((l) => `      ${l}`).join('\n')}`,
+    );
+  }
+}
+
 describe('nettopo stack lifecycle (on its own ports and data dir)', function () {
   this.timeout(240_000);
   let dataDir: string;
@@ -75,7 +86,8 @@ describe('nettopo stack lifecycle (on its own ports and data dir)', function () 
     env = await isolatedEnv(dataDir);
   });
 
-  afterEach(async () => {
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') printLogTails(join(dataDir, 'logs')); // before they go
     await nettopo(['stack', 'down'], env); // whatever a failed test left running
     rmSync(dataDir, { recursive: true, force: true });
   });
