@@ -9,6 +9,7 @@
  *
  * Run: `npx tsx bench/transport-throughput.ts [records]` (default 200000)
  */
+import { linearGroupingApplied } from '../collector/kafkajs-linear-grouping'; // before kafkajs
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { Kafka, logLevel } from 'kafkajs';
@@ -163,15 +164,21 @@ async function main(): Promise<void> {
   const records = flows(n);
   const prefix = `bench-${randomBytes(3).toString('hex')}.`;
   console.log(
-    `${n} flow records, one process, broker ${connectionUrls().kafkaBroker}, Node ${process.version}`,
+    `${n} flow records, one process, broker ${connectionUrls().kafkaBroker}, Node ${process.version}, linear grouping ${linearGroupingApplied}`,
   );
   sizes(records.slice(0, 20000));
   encodeOnly(records);
   try {
-    await run('avro+gzip', records, 'avro', 'gzip', prefix);
-    await run('avro+none', records, 'avro', 'none', prefix);
-    await run('json+gzip', records, 'json', 'gzip', prefix);
-    await run('json+none', records, 'json', 'none', prefix);
+    const only = process.env.BENCH_ONLY?.split(',');
+    for (const [format, compression] of [
+      ['avro', 'gzip'],
+      ['avro', 'none'],
+      ['json', 'gzip'],
+      ['json', 'none'],
+    ] as const) {
+      const label = `${format}+${compression}`;
+      if (!only || only.includes(label)) await run(label, records, format, compression, prefix);
+    }
   } finally {
     const admin = new Kafka({
       ...kafkaClientConfig(kafkaSettings({ brokers: connectionUrls().kafkaBroker })),

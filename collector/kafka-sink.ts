@@ -1,3 +1,4 @@
+import { linearGroupingApplied } from './kafkajs-linear-grouping'; // before kafkajs: see the module
 import {
   type Admin,
   CompressionTypes,
@@ -99,9 +100,11 @@ export interface KafkaSinkStats {
 
 interface Pending {
   topic: string;
-  key: string;
+  /** The key as bytes: one shared Buffer per distinct key (kafkajs would encode a string per message). */
+  key: Buffer;
   value: Buffer;
-  headers: Record<string, string>;
+  /** Shared per schema, values as Buffers (kafkajs would encode the strings per message). */
+  headers: Record<string, Buffer>;
   size: number;
   /** A send of it was attempted and reported failed. */
   attempted?: boolean;
@@ -111,6 +114,9 @@ interface Pending {
 const RECORD_OVERHEAD = 160;
 
 const log = createLogger('kafka');
+
+/** Distinct keys/header sets kept as Buffers (hosts' ids, schema names); past it the cache restarts. */
+const MAX_CACHED = 10000;
 
 /** Whether an error (or one it wraps) is the broker refusing a batch as too large. */
 function tooLarge(err: unknown): boolean {
@@ -168,6 +174,8 @@ export class KafkaSink implements RecordSink {
   /** Current request size limit: halved when the broker refuses a batch as too large. */
   private requestBytes = 0;
   private droppedAtLastLog = 0;
+  private readonly keyBytes = new Map<string, Buffer>();
+  private readonly headerBytes = new Map<string, Record<string, Buffer>>();
 
   constructor(options: KafkaSinkOptions) {
     this.kafka = new Kafka(kafkaClientConfig(options.settings));
@@ -184,6 +192,8 @@ export class KafkaSink implements RecordSink {
         options.maxRequestBytes ?? ((options.compression ?? 'gzip') === 'gzip' ? 3 * 1048576 : 900 * 1024),
     };
     this.requestBytes = this.options.maxRequestBytes;
+    if (!linearGroupingApplied)
+      log.debug('kafkajs was loaded before kafkajs-linear-grouping: large batches cost O(n²) to group');
     this.compression =
       (options.compression ?? 'gzip') === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.buffer = new BoundedBuffer<Pending>({
@@ -238,13 +248,35 @@ export class KafkaSink implements RecordSink {
     const { key, value, headers } = encoded.message;
     const pending: Pending = {
       topic: this.prefix + encoded.topic,
-      key,
+      key: this.bytesOfKey(key),
       value,
-      headers,
+      headers: this.bytesOfHeaders(headers),
       size: value.length + key.length + RECORD_OVERHEAD,
     };
     if (this.buffer.push(pending) > 0) this.reportDrops();
     this.wake?.();
+  }
+
+  private bytesOfKey(key: string): Buffer {
+    let bytes = this.keyBytes.get(key);
+    if (!bytes) {
+      if (this.keyBytes.size >= MAX_CACHED) this.keyBytes.clear();
+      this.keyBytes.set(key, (bytes = Buffer.from(key)));
+    }
+    return bytes;
+  }
+
+  private bytesOfHeaders(headers: Record<string, string>): Record<string, Buffer> {
+    let id = '';
+    for (const name in headers) id += `${name}\0${headers[name]}\0`;
+    let bytes = this.headerBytes.get(id);
+    if (!bytes) {
+      if (this.headerBytes.size >= MAX_CACHED) this.headerBytes.clear();
+      bytes = {};
+      for (const name in headers) bytes[name] = Buffer.from(headers[name] as string);
+      this.headerBytes.set(id, bytes);
+    }
+    return bytes;
   }
 
   /**
