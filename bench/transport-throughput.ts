@@ -9,7 +9,7 @@
  *
  * Run: `npx tsx bench/transport-throughput.ts [records]` (default 200000)
  */
-import { linearGroupingApplied } from '../collector/kafkajs-linear-grouping'; // before kafkajs
+import { kafkajsPatches } from '../collector/kafkajs-patches'; // before kafkajs
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { Kafka, logLevel } from 'kafkajs';
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   const records = flows(n);
   const prefix = `bench-${randomBytes(3).toString('hex')}.`;
   console.log(
-    `${n} flow records, one process, broker ${connectionUrls().kafkaBroker}, Node ${process.version}, linear grouping ${linearGroupingApplied}`,
+    `${n} flow records, one process, broker ${connectionUrls().kafkaBroker}, Node ${process.version}, kafkajs patches ${JSON.stringify(kafkajsPatches)}`,
   );
   sizes(records.slice(0, 20000));
   encodeOnly(records);
