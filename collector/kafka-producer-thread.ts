@@ -141,7 +141,8 @@ export class KafkaProducerThread {
   }
 
   private request(
-    message: { op: 'connect' } | { op: 'reset' } | { op: 'close' } | { op: 'send'; epoch: number; batch: WireBatch },
+    message:
+      { op: 'connect' } | { op: 'reset' } | { op: 'close' } | { op: 'send'; epoch: number; batch: WireBatch },
     transfer: ArrayBuffer[] = [],
   ): Promise<ProducerReply> {
     const worker = this.worker ?? this.start();
@@ -158,10 +159,13 @@ export class KafkaProducerThread {
     // From sources (tests, benches under tsx), the worker loads tsx's require hook first.
     const worker =
       ext === '.ts'
-        ? new Worker(`require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(file)});`, {
-            eval: true,
-            workerData: this.config,
-          })
+        ? new Worker(
+            `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(file)});`,
+            {
+              eval: true,
+              workerData: this.config,
+            },
+          )
         : new Worker(file, { workerData: this.config });
     worker.unref();
     worker.on('message', (reply: ProducerReply) => {

@@ -23,7 +23,9 @@ port.on('message', (req: ProducerRequest) => {
     case 'connect':
       return done(producer.connect());
     case 'send':
-      void producer.send(unpackBatch(req.batch), req.epoch).then((result) => reply({ id: req.id, ok: 'sent', result }));
+      void producer
+        .send(unpackBatch(req.batch), req.epoch)
+        .then((result) => reply({ id: req.id, ok: 'sent', result }));
       return;
     case 'reset':
       return done(producer.reset());

@@ -143,7 +143,13 @@ export class KafkaProducer {
   send(topicMessages: TopicMessages[], epoch: number): Promise<SendResult> {
     return this.serial(async (): Promise<SendResult> => {
       if (epoch <= this.failedEpoch)
-        return { ok: false, message: 'not sent: an earlier batch failed', retriable: true, tooLarge: false, skipped: true };
+        return {
+          ok: false,
+          message: 'not sent: an earlier batch failed',
+          retriable: true,
+          tooLarge: false,
+          skipped: true,
+        };
       try {
         if (!this.producer) throw new Error('not connected');
         await this.producer.sendBatch({ topicMessages, acks: -1, compression: this.compression });
@@ -151,7 +157,13 @@ export class KafkaProducer {
       } catch (err) {
         this.failedEpoch = epoch;
         const retriable = (err as { retriable?: boolean }).retriable !== false;
-        return { ok: false, message: (err as Error).message, retriable, tooLarge: tooLarge(err), skipped: false };
+        return {
+          ok: false,
+          message: (err as Error).message,
+          retriable,
+          tooLarge: tooLarge(err),
+          skipped: false,
+        };
       }
     });
   }

@@ -3,7 +3,13 @@ import { Codec, type CollectorKind, type ContractRecords, TOPICS } from '../cont
 import { BoundedBuffer } from './bounded-buffer';
 import { KafkaUnavailableError } from './errors';
 import { describeKafkaSettings, type KafkaSettings } from './kafka-config';
-import { KafkaProducer, type KafkaProducerConfig, type OutgoingRecord, type SendResult, topicMessagesOf } from './kafka-producer';
+import {
+  KafkaProducer,
+  type KafkaProducerConfig,
+  type OutgoingRecord,
+  type SendResult,
+  topicMessagesOf,
+} from './kafka-producer';
 import { KafkaProducerThread } from './kafka-producer-thread';
 import { kafkajsPatches } from './kafkajs-patches';
 import type { RecordSink } from './record-sink';
@@ -189,6 +195,8 @@ export class KafkaSink implements RecordSink {
   private droppedAtLastLog = 0;
   private readonly keyBytes = new Map<string, Buffer>();
   private readonly headerBytes = new Map<string, Record<string, Buffer>>();
+  private lastHeaders:
+    { text: Record<string, string>; count: number; bytes: Record<string, Buffer> } | undefined;
   private inFlight: InFlight[] = [];
   /** Sends of an epoch stop at its first failure; the next epoch starts with the records put back. */
   private epoch = 0;
@@ -217,7 +225,9 @@ export class KafkaSink implements RecordSink {
     };
     this.producer = (options.producerThread ?? true) ? new KafkaProducerThread(config) : inThread(config);
     if (!kafkajsPatches.linearGrouping || !kafkajsPatches.fastRecord)
-      log.debug(`kafkajs was loaded before its patches (${JSON.stringify(kafkajsPatches)}): producing costs more CPU`);
+      log.debug(
+        `kafkajs was loaded before its patches (${JSON.stringify(kafkajsPatches)}): producing costs more CPU`,
+      );
     this.buffer = new BoundedBuffer<Pending>({
       maxBytes: options.bufferBytes ?? 64 * 1024 * 1024,
       sizeOf: (p) => p.size,
@@ -289,6 +299,20 @@ export class KafkaSink implements RecordSink {
   }
 
   private bytesOfHeaders(headers: Record<string, string>): Record<string, Buffer> {
+    // Most records carry the same headers as the one before (one schema): compare, no lookup.
+    const last = this.lastHeaders;
+    if (last) {
+      let same = true;
+      let count = 0;
+      for (const name in headers) {
+        count++;
+        if (last.text[name] !== headers[name]) {
+          same = false;
+          break;
+        }
+      }
+      if (same && count === last.count) return last.bytes;
+    }
     let id = '';
     for (const name in headers) id += `${name}\0${headers[name]}\0`;
     let bytes = this.headerBytes.get(id);
@@ -298,6 +322,7 @@ export class KafkaSink implements RecordSink {
       for (const name in headers) bytes[name] = Buffer.from(headers[name] as string);
       this.headerBytes.set(id, bytes);
     }
+    this.lastHeaders = { text: { ...headers }, count: Object.keys(headers).length, bytes };
     return bytes;
   }
 
@@ -370,7 +395,8 @@ export class KafkaSink implements RecordSink {
         log.warn(
           `${e.message}; ${this.buffer.length} records buffered (${(this.buffer.bytes / 1048576).toFixed(1)} MiB), retrying in ${backoff} ms`,
         );
-        if (this.connected && (err as { kafkajsRetriable?: boolean }).kafkajsRetriable === false) await this.reset();
+        if (this.connected && (err as { kafkajsRetriable?: boolean }).kafkajsRetriable === false)
+          await this.reset();
         await sleep(backoff);
       }
     }

@@ -176,7 +176,9 @@ function kafkajsRequire(): { req: NodeRequire; local: NodeRequire } {
 /** kafkajs' own record encoder (also when patched) and its Encoder's prototype: for tests. */
 export function kafkajsRecordEncoder(): { original: RecordEncoder; encoderPrototype: object } {
   const { local } = kafkajsRequire();
-  const current = local('./src/protocol/recordBatch/record/v0') as RecordEncoder & { original?: RecordEncoder };
+  const current = local('./src/protocol/recordBatch/record/v0') as RecordEncoder & {
+    original?: RecordEncoder;
+  };
   const Encoder = local('./src/protocol/encoder') as { prototype: object };
   return { original: current.original ?? current, encoderPrototype: Encoder.prototype };
 }

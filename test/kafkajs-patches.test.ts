@@ -19,7 +19,15 @@ describe('transport: kafkajs fast paths', () => {
   });
 
   it('when records of every shape are encoded, then the fast encoder writes the same bytes as kafkajs', () => {
-    const keys: unknown[] = [null, undefined, '', 'host-1', 'é✓'.repeat(40), Buffer.alloc(0), Buffer.from('ab'.repeat(16), 'hex')];
+    const keys: unknown[] = [
+      null,
+      undefined,
+      '',
+      'host-1',
+      'é✓'.repeat(40),
+      Buffer.alloc(0),
+      Buffer.from('ab'.repeat(16), 'hex'),
+    ];
     const values: unknown[] = [null, '', 'v', Buffer.alloc(70, 7), Buffer.alloc(200, 1), 'ü'.repeat(100)];
     const headerSets: (Record<string, unknown> | undefined)[] = [
       undefined,
