@@ -69,6 +69,8 @@ export interface KafkaSinkOptions {
   lingerMs?: number;
   /**
    * Batch compression. kafkajs has only gzip built in (snappy, lz4, zstd need codec packages).
+   * Gzip runs on libuv's thread pool: it measured as fast as `'none'` in
+   * bench/transport-throughput.ts, with a third of the bytes on the wire.
    * @defaultValue `'gzip'`
    */
   compression?: 'gzip' | 'none';
