@@ -7,9 +7,15 @@
  * Bytes/record: the message value, and the gzip'd batch as the producer sends it.
  * Topics get a unique prefix and are deleted afterwards.
  *
- * Run: `npx tsx bench/transport-throughput.ts [records]` (default 200000)
+ * kafkajs runs in the sink's producer thread (the default); the last row, "1 thread", runs it in the
+ * collector's thread for comparison.
+ *
+ * Run: `npx tsx bench/transport-throughput.ts [records]` (default 200000); `BENCH_ONLY=avro+gzip,…`
+ * picks rows, `BENCH_BATCH` sets the batch size.
  */
+import { kafkajsPatches } from '../collector/kafkajs-patches'; // before kafkajs
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { Kafka, logLevel } from 'kafkajs';
 import type { FlowRecord } from '../collector/flow-record';
@@ -85,11 +91,13 @@ async function run(
   format: 'avro' | 'json',
   compression: 'gzip' | 'none',
   prefix: string,
+  producerThread = true,
 ): Promise<void> {
   const sink = new KafkaSink({
     settings: kafkaSettings({ brokers: connectionUrls().kafkaBroker, clientId: 'nettopo-bench' }),
-    topicPrefix: `${prefix}${format}-${compression}.`,
+    topicPrefix: `${prefix}${format}-${compression}${producerThread ? '' : '-1t'}.`,
     compression,
+    producerThread,
     bufferBytes: 1024 * 1024 * 1024,
     batchSize: Number(process.env.BENCH_BATCH ?? 5000),
     ...(format === 'json' ? { codec: new JsonCodec() as unknown as Codec } : {}),
@@ -111,7 +119,7 @@ async function run(
   await sink.stop();
   const s = sink.stats();
   console.log(
-    `${label.padEnd(12)} ${Math.round(records.length / seconds)
+    `${label.padEnd(19)} ${Math.round(records.length / seconds)
       .toLocaleString('en')
       .padStart(
         9,
@@ -151,7 +159,7 @@ function encodeOnly(records: FlowRecord[]): void {
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   console.log(
-    `${'encode only'.padEnd(12)} ${Math.round(records.length / seconds)
+    `${'encode only'.padEnd(19)} ${Math.round(records.length / seconds)
       .toLocaleString('en')
       .padStart(9)} records/s  (flowToAvro + Codec.message + buffer, no Kafka)`,
   );
@@ -162,16 +170,28 @@ async function main(): Promise<void> {
   process.env.NETTOPO_LOG_LEVEL ??= 'warn';
   const records = flows(n);
   const prefix = `bench-${randomBytes(3).toString('hex')}.`;
+  const cpu = cpus();
   console.log(
-    `${n} flow records, one process, broker ${connectionUrls().kafkaBroker}, Node ${process.version}`,
+    `${n} flow records, one process; ${cpu.length} vCPU ${cpu[0]?.model ?? '?'}, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(
+        ' ',
+      )}; Node ${process.version}; Kafka 3.9 (local stack) at ${connectionUrls().kafkaBroker}; kafkajs patches ${JSON.stringify(kafkajsPatches)}`,
   );
   sizes(records.slice(0, 20000));
   encodeOnly(records);
   try {
-    await run('avro+gzip', records, 'avro', 'gzip', prefix);
-    await run('avro+none', records, 'avro', 'none', prefix);
-    await run('json+gzip', records, 'json', 'gzip', prefix);
-    await run('json+none', records, 'json', 'none', prefix);
+    const only = process.env.BENCH_ONLY?.split(',');
+    for (const [format, compression, thread] of [
+      ['avro', 'gzip', true],
+      ['avro', 'none', true],
+      ['json', 'gzip', true],
+      ['json', 'none', true],
+      ['avro', 'gzip', false],
+    ] as const) {
+      const label = `${format}+${compression}${thread ? '' : ' 1 thread'}`;
+      if (!only || only.includes(label)) await run(label, records, format, compression, prefix, thread);
+    }
   } finally {
     const admin = new Kafka({
       ...kafkaClientConfig(kafkaSettings({ brokers: connectionUrls().kafkaBroker })),

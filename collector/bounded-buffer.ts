@@ -9,9 +9,10 @@ export interface BoundedBufferOptions<T> {
 }
 
 /**
- * A FIFO with a memory cap, for records waiting for Kafka. Items are taken in batches (`take`),
- * stay charged while in flight, and are either acknowledged (`ack`, gone) or put back at the
- * front (`requeue`, to be sent again in order).
+ * A FIFO with a memory cap, for records waiting for Kafka. Items are taken in batches (`take`;
+ * several batches may be in flight, in order), stay charged while in flight, and are either
+ * acknowledged (`ack`, the oldest batch in flight is gone) or all put back at the front
+ * (`requeue`, to be sent again in order).
  *
  * When a new item would exceed the cap, the **oldest queued** items are dropped first (records
  * carry cumulative counters, so a newer record of a flow supersedes an older one); items in flight
@@ -24,7 +25,9 @@ export class BoundedBuffer<T> {
   private readonly onDrop: ((item: T) => void) | undefined;
   private queue: T[] = [];
   private head = 0;
-  private inFlight: T[] = [];
+  /** Batches in flight, oldest first, with their bytes. */
+  private inFlight: { items: T[]; bytes: number }[] = [];
+  private inFlightItems = 0;
   private queuedBytes = 0;
   private inFlightBytes = 0;
   private droppedCount = 0;
@@ -43,6 +46,11 @@ export class BoundedBuffer<T> {
 
   /** Items taken and not yet acknowledged. */
   get inFlightCount(): number {
+    return this.inFlightItems;
+  }
+
+  /** Batches taken and not yet acknowledged. */
+  get inFlightBatches(): number {
     return this.inFlight.length;
   }
 
@@ -58,7 +66,7 @@ export class BoundedBuffer<T> {
 
   /** Nothing queued and nothing in flight. */
   get empty(): boolean {
-    return this.length === 0 && this.inFlight.length === 0;
+    return this.length === 0 && this.inFlightItems === 0;
   }
 
   /** Adds an item; returns how many items were dropped to make room (0 when none). */
@@ -83,38 +91,45 @@ export class BoundedBuffer<T> {
   }
 
   /**
-   * Moves up to `maxItems` queued items (and at most about `maxBytes`, at least one) into flight.
-   * Returns the items now in flight; call `ack` or `requeue` before taking again.
+   * Moves up to `maxItems` queued items (and at most about `maxBytes`, at least one) into flight
+   * as a new batch, after any batches already in flight. Returns the batch (empty when nothing is
+   * queued); each batch is later acknowledged (`ack`, oldest first) or requeued.
    */
   take(maxItems: number, maxBytes = Infinity): T[] {
-    if (this.inFlight.length > 0) throw new Error('take() while a batch is in flight');
+    const items: T[] = [];
     let bytes = 0;
-    while (this.length > 0 && this.inFlight.length < maxItems) {
+    while (this.length > 0 && items.length < maxItems) {
       const next = this.queue[this.head] as T;
       const size = this.sizeOf(next);
-      if (this.inFlight.length > 0 && bytes + size > maxBytes) break;
+      if (items.length > 0 && bytes + size > maxBytes) break;
       this.shift();
-      this.inFlight.push(next);
+      items.push(next);
       bytes += size;
     }
+    if (items.length === 0) return items;
     this.queuedBytes -= bytes;
-    this.inFlightBytes = bytes;
-    return this.inFlight;
+    this.inFlightBytes += bytes;
+    this.inFlightItems += items.length;
+    this.inFlight.push({ items, bytes });
+    return items;
   }
 
-  /** The batch in flight was delivered: forget it. */
+  /** The oldest batch in flight was delivered: forget it. */
   ack(): void {
-    this.inFlight = [];
-    this.inFlightBytes = 0;
+    const batch = this.inFlight.shift();
+    if (!batch) return;
+    this.inFlightBytes -= batch.bytes;
+    this.inFlightItems -= batch.items.length;
   }
 
-  /** The batch in flight failed: put it back at the front, in order. */
+  /** Sending failed: every batch in flight goes back to the front, in order. */
   requeue(): void {
     if (this.inFlight.length === 0) return;
-    this.queue = [...this.inFlight, ...this.queue.slice(this.head)];
+    this.queue = [...this.inFlight.flatMap((b) => b.items), ...this.queue.slice(this.head)];
     this.head = 0;
     this.queuedBytes += this.inFlightBytes;
     this.inFlight = [];
+    this.inFlightItems = 0;
     this.inFlightBytes = 0;
   }
 

@@ -1,3 +1,4 @@
+import './kafkajs-patches'; // before kafkajs: see the module
 import { readFileSync } from 'node:fs';
 import { type KafkaConfig, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
 import { ConfigError } from '../common/errors';

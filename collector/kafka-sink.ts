@@ -1,16 +1,17 @@
-import {
-  type Admin,
-  CompressionTypes,
-  Kafka,
-  Partitioners,
-  type Producer,
-  type TopicMessages,
-} from 'kafkajs';
 import { createLogger } from '../common/log';
-import { Codec, type CollectorKind, type ContractRecords, TOPICS, topicConfigEntries } from '../contract';
+import { Codec, type CollectorKind, type ContractRecords, TOPICS } from '../contract';
 import { BoundedBuffer } from './bounded-buffer';
 import { KafkaUnavailableError } from './errors';
-import { describeKafkaSettings, kafkaClientConfig, type KafkaSettings } from './kafka-config';
+import { describeKafkaSettings, type KafkaSettings } from './kafka-config';
+import {
+  KafkaProducer,
+  type KafkaProducerConfig,
+  type OutgoingRecord,
+  type SendResult,
+  topicMessagesOf,
+} from './kafka-producer';
+import { KafkaProducerThread } from './kafka-producer-thread';
+import { kafkajsPatches } from './kafkajs-patches';
 import type { RecordSink } from './record-sink';
 
 /** Options of {@link KafkaSink}. */
@@ -68,11 +69,26 @@ export interface KafkaSinkOptions {
   lingerMs?: number;
   /**
    * Batch compression. kafkajs has only gzip built in (snappy, lz4, zstd need codec packages).
+   * Gzip runs on libuv's thread pool: it measured as fast as `'none'` in
+   * bench/transport-throughput.ts, with a third of the bytes on the wire.
    * @defaultValue `'gzip'`
    */
   compression?: 'gzip' | 'none';
   /** @defaultValue `new Codec()` */
   codec?: Codec;
+  /**
+   * Run kafkajs (record encoding, checksums, socket I/O) in a worker thread, so that it uses
+   * another core than the collector's thread, which encodes Avro and keeps the buffer.
+   * @defaultValue `true`
+   */
+  producerThread?: boolean;
+  /**
+   * Most produce requests handed to the producer at once. They are still sent one after
+   * another (one key's records stay in order), but the next is ready when the previous is
+   * acknowledged, whatever the collector's thread is busy with.
+   * @defaultValue `3`
+   */
+  maxBatchesInFlight?: number;
 }
 
 /** Counters of a {@link KafkaSink}. */
@@ -97,11 +113,11 @@ export interface KafkaSinkStats {
   sendFailures: number;
 }
 
-interface Pending {
-  topic: string;
-  key: string;
-  value: Buffer;
-  headers: Record<string, string>;
+/**
+ * A record waiting: key and header values as Buffers shared between records (one per distinct
+ * key, one set per schema), so that neither thread encodes the same strings per record.
+ */
+interface Pending extends OutgoingRecord {
   size: number;
   /** A send of it was attempted and reported failed. */
   attempted?: boolean;
@@ -112,51 +128,62 @@ const RECORD_OVERHEAD = 160;
 
 const log = createLogger('kafka');
 
-/** Whether an error (or one it wraps) is the broker refusing a batch as too large. */
-function tooLarge(err: unknown): boolean {
-  for (
-    let e = err as { type?: string; message?: string; cause?: unknown } | undefined;
-    e;
-    e = e.cause as typeof e
-  ) {
-    if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
-    if (
-      typeof e.message === 'string' &&
-      /larger than the (max message size|configured segment size)/.test(e.message)
-    )
-      return true;
-  }
-  return false;
-}
+/** Distinct keys/header sets kept as Buffers (hosts' ids, schema names); past it the cache restarts. */
+const MAX_CACHED = 10000;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The producer as the sink uses it, in this thread or in a worker thread. */
+interface ProducerChannel {
+  connect(): Promise<void>;
+  send(records: readonly Pending[], epoch: number): Promise<SendResult>;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function inThread(config: KafkaProducerConfig): ProducerChannel {
+  const producer = new KafkaProducer(config);
+  return {
+    connect: () => producer.connect(),
+    send: (records, epoch) => producer.send(topicMessagesOf(records), epoch),
+    reset: () => producer.reset(),
+    close: () => producer.reset(),
+  };
+}
+
+interface InFlight {
+  batch: Pending[];
+  result: Promise<SendResult>;
+  sentAt: number;
+}
 
 /**
  * The collector's Kafka producer. `send` encodes a record (Avro, `nettopo-schema` header, the
  * topic's key) into a bounded in-memory buffer and returns at once; one loop drains the buffer in
  * batches through kafkajs' idempotent producer (acks from all replicas, batch compression, retries
- * with back-off inside kafkajs, then again here with the batch kept in the buffer). While Kafka is
- * unreachable the buffer fills up to its cap, then drops its oldest records, counting them
- * (`dropped`, logged at most every 10 s, and reported by the heartbeat).
+ * with back-off inside kafkajs, then again here with the batch kept in the buffer). kafkajs runs
+ * in a worker thread by default ({@link KafkaProducerThread}); up to `maxBatchesInFlight` batches
+ * are handed to it, which sends them one after another. While Kafka is unreachable the buffer
+ * fills up to its cap, then drops its oldest records, counting them (`dropped`, logged at most
+ * every 10 s, and reported by the heartbeat).
+ *
+ * Idempotence and retries: kafkajs numbers each partition's records (producer id + sequence) so
+ * that the broker discards a batch it already wrote. When a send fails here, the broker may still
+ * have written it (the acknowledgement lost); the next send then repeats exactly that batch (same
+ * records, same sequence numbers: a duplicate the broker recognises), or, when the batch cannot be
+ * repeated (records of it dropped for room, a new batch limit) or kafkajs reports a
+ * non-retriable error (an out-of-order sequence, an unknown producer id), the sink starts a new
+ * producer (new producer id, sequences from 0) first — sending different records with the old
+ * numbering would be refused as out of order, forever.
  */
 export class KafkaSink implements RecordSink {
-  private readonly kafka: Kafka;
   private readonly codec: Codec;
   private readonly buffer: BoundedBuffer<Pending>;
   private readonly prefix: string;
   private readonly options: Required<
-    Pick<
-      KafkaSinkOptions,
-      | 'createTopics'
-      | 'partitions'
-      | 'replicationFactor'
-      | 'retentionMs'
-      | 'batchSize'
-      | 'lingerMs'
-      | 'maxRequestBytes'
-    >
+    Pick<KafkaSinkOptions, 'batchSize' | 'lingerMs' | 'maxRequestBytes' | 'maxBatchesInFlight'>
   >;
-  private readonly compression: CompressionTypes;
-  private producer: Producer | undefined;
+  private readonly producer: ProducerChannel;
   private connected = false;
   private running = false;
   private stopping = false;
@@ -168,24 +195,41 @@ export class KafkaSink implements RecordSink {
   /** Current request size limit: halved when the broker refuses a batch as too large. */
   private requestBytes = 0;
   private droppedAtLastLog = 0;
+  private readonly keyBytes = new Map<string, Buffer>();
+  private readonly headerBytes = new Map<string, Record<string, Buffer>>();
+  private lastHeaders:
+    { text: Record<string, string>; count: number; bytes: Record<string, Buffer> } | undefined;
+  private inFlight: InFlight[] = [];
+  /** Sends of an epoch stop at its first failure; the next epoch starts with the records put back. */
+  private epoch = 0;
+  /** The failed batch the broker may have written, to be repeated exactly or not with this producer. */
+  private uncertain: { first: Pending; length: number } | undefined;
 
   constructor(options: KafkaSinkOptions) {
-    this.kafka = new Kafka(kafkaClientConfig(options.settings));
     this.codec = options.codec ?? new Codec();
     this.prefix = options.topicPrefix ?? '';
+    const compression = options.compression ?? 'gzip';
     this.options = {
+      batchSize: options.batchSize ?? 5000,
+      lingerMs: options.lingerMs ?? 20,
+      maxRequestBytes: options.maxRequestBytes ?? (compression === 'gzip' ? 3 * 1048576 : 900 * 1024),
+      maxBatchesInFlight: Math.max(1, options.maxBatchesInFlight ?? 3),
+    };
+    this.requestBytes = this.options.maxRequestBytes;
+    const config: KafkaProducerConfig = {
+      settings: options.settings,
+      prefix: this.prefix,
       createTopics: options.createTopics ?? true,
       partitions: options.partitions ?? 3,
       replicationFactor: options.replicationFactor ?? -1,
       retentionMs: options.retentionMs ?? 7 * 24 * 3600 * 1000,
-      batchSize: options.batchSize ?? 5000,
-      lingerMs: options.lingerMs ?? 20,
-      maxRequestBytes:
-        options.maxRequestBytes ?? ((options.compression ?? 'gzip') === 'gzip' ? 3 * 1048576 : 900 * 1024),
+      compression,
     };
-    this.requestBytes = this.options.maxRequestBytes;
-    this.compression =
-      (options.compression ?? 'gzip') === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+    this.producer = (options.producerThread ?? true) ? new KafkaProducerThread(config) : inThread(config);
+    if (!kafkajsPatches.linearGrouping || !kafkajsPatches.fastRecord)
+      log.debug(
+        `kafkajs was loaded before its patches (${JSON.stringify(kafkajsPatches)}): producing costs more CPU`,
+      );
     this.buffer = new BoundedBuffer<Pending>({
       maxBytes: options.bufferBytes ?? 64 * 1024 * 1024,
       sizeOf: (p) => p.size,
@@ -238,13 +282,50 @@ export class KafkaSink implements RecordSink {
     const { key, value, headers } = encoded.message;
     const pending: Pending = {
       topic: this.prefix + encoded.topic,
-      key,
+      key: this.bytesOfKey(key),
       value,
-      headers,
+      headers: this.bytesOfHeaders(headers),
       size: value.length + key.length + RECORD_OVERHEAD,
     };
     if (this.buffer.push(pending) > 0) this.reportDrops();
     this.wake?.();
+  }
+
+  private bytesOfKey(key: string): Buffer {
+    let bytes = this.keyBytes.get(key);
+    if (!bytes) {
+      if (this.keyBytes.size >= MAX_CACHED) this.keyBytes.clear();
+      this.keyBytes.set(key, (bytes = Buffer.from(key)));
+    }
+    return bytes;
+  }
+
+  private bytesOfHeaders(headers: Record<string, string>): Record<string, Buffer> {
+    // Most records carry the same headers as the one before (one schema): compare, no lookup.
+    const last = this.lastHeaders;
+    if (last) {
+      let same = true;
+      let count = 0;
+      for (const name in headers) {
+        count++;
+        if (last.text[name] !== headers[name]) {
+          same = false;
+          break;
+        }
+      }
+      if (same && count === last.count) return last.bytes;
+    }
+    let id = '';
+    for (const name in headers) id += `${name}\0${headers[name]}\0`;
+    let bytes = this.headerBytes.get(id);
+    if (!bytes) {
+      if (this.headerBytes.size >= MAX_CACHED) this.headerBytes.clear();
+      bytes = {};
+      for (const name in headers) bytes[name] = Buffer.from(headers[name] as string);
+      this.headerBytes.set(id, bytes);
+    }
+    this.lastHeaders = { text: { ...headers }, count: Object.keys(headers).length, bytes };
+    return bytes;
   }
 
   /**
@@ -259,39 +340,45 @@ export class KafkaSink implements RecordSink {
     this.running = false;
     const left = this.buffer.length + this.buffer.inFlightCount;
     if (outcome === 'timeout') log.warn(`stopping with ${left} records undelivered (Kafka did not answer)`);
-    await Promise.race([this.producer?.disconnect().catch(() => undefined), sleep(2000)]);
+    await Promise.race([this.producer.close().catch(() => undefined), sleep(5000)]);
     this.reportDrops(true);
     return left;
+  }
+
+  /** Resolves at the next `send` (or after `ms`). */
+  private nextRecord(ms: number): Promise<undefined> {
+    return new Promise<undefined>((resolve) => {
+      this.wake = () => resolve(undefined);
+      setTimeout(() => resolve(undefined), ms).unref();
+    });
   }
 
   private async run(): Promise<void> {
     let backoff = 0;
     while (this.running) {
-      if (this.buffer.length === 0) {
+      if (this.buffer.length === 0 && this.inFlight.length === 0) {
         if (this.stopping) return;
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          setTimeout(resolve, 1000).unref();
-        });
+        await this.nextRecord(1000);
         this.wake = undefined;
         continue;
       }
       try {
         if (!this.connected) await this.connect();
-        if (this.buffer.length < this.options.batchSize && !this.stopping && this.options.lingerMs > 0)
-          await sleep(this.options.lingerMs);
-        const batch = this.buffer.take(this.options.batchSize, this.requestBytes);
-        const sentAt = Date.now();
-        try {
-          await this.deliver(batch);
-        } catch (err) {
-          for (const p of batch) p.attempted = true;
-          this.buffer.requeue();
-          throw err;
-        }
+        await this.post();
+        if (this.inFlight.length === 0) continue;
+        const oldest = this.inFlight[0] as InFlight;
+        // Wait for the oldest send; or, with room for another batch, for records to fill one.
+        const outcome =
+          this.inFlight.length < this.options.maxBatchesInFlight && !this.stopping
+            ? await Promise.race([oldest.result, this.nextRecord(1000)])
+            : await oldest.result;
+        this.wake = undefined;
+        if (outcome === undefined) continue;
+        if (!outcome.ok) throw await this.failed(outcome);
+        this.inFlight.shift();
         this.buffer.ack();
-        this.counters.produced += batch.length;
-        const waited = Date.now() - sentAt;
+        this.counters.produced += oldest.batch.length;
+        const waited = Date.now() - oldest.sentAt;
         if (backoff > 0 || waited > 5000)
           log.info(
             `delivering again (after ${(waited / 1000).toFixed(1)} s in kafkajs' retries); ${this.buffer.length} records waiting`,
@@ -299,7 +386,7 @@ export class KafkaSink implements RecordSink {
         backoff = 0;
       } catch (err) {
         this.counters.sendFailures++;
-        if (tooLarge(err) && this.requestBytes > 16 * 1024) {
+        if ((err as { tooLarge?: boolean }).tooLarge && this.requestBytes > 16 * 1024) {
           this.requestBytes = Math.floor(this.requestBytes / 2);
           log.warn(`broker refused a batch as too large; requests now at most ${this.requestBytes} bytes`);
           continue;
@@ -310,39 +397,68 @@ export class KafkaSink implements RecordSink {
         log.warn(
           `${e.message}; ${this.buffer.length} records buffered (${(this.buffer.bytes / 1048576).toFixed(1)} MiB), retrying in ${backoff} ms`,
         );
-        if (this.connected && !(err as { retriable?: boolean }).retriable) await this.reset();
+        if (this.connected && (err as { kafkajsRetriable?: boolean }).kafkajsRetriable === false)
+          await this.reset();
         await sleep(backoff);
       }
     }
   }
 
-  private async deliver(batch: Pending[]): Promise<void> {
-    const byTopic = new Map<string, TopicMessages>();
-    for (const p of batch) {
-      let tm = byTopic.get(p.topic);
-      if (!tm) byTopic.set(p.topic, (tm = { topic: p.topic, messages: [] }));
-      tm.messages.push({ key: p.key, value: p.value, headers: p.headers });
+  /** Hands batches to the producer while there is room: full ones, or what there is when idle. */
+  private async post(): Promise<void> {
+    const { batchSize, lingerMs, maxBatchesInFlight } = this.options;
+    while (this.inFlight.length < maxBatchesInFlight && this.buffer.length > 0) {
+      if (this.inFlight.length > 0 && this.buffer.length < batchSize && !this.stopping) return;
+      if (this.inFlight.length === 0 && this.buffer.length < batchSize && !this.stopping && lingerMs > 0)
+        await sleep(lingerMs);
+      // After a failure, the same batch again, if its records are all still here.
+      const batch = this.buffer.take(
+        this.uncertain ? Math.min(batchSize, this.uncertain.length) : batchSize,
+        this.requestBytes,
+      );
+      if (this.uncertain) {
+        const same = batch[0] === this.uncertain.first && batch.length === this.uncertain.length;
+        this.uncertain = undefined;
+        if (!same) {
+          log.info('the batch of a failed send cannot be repeated as it was: starting a new producer');
+          try {
+            await this.reset();
+            await this.connect();
+          } catch (err) {
+            this.buffer.requeue();
+            throw err;
+          }
+        }
+      }
+      this.inFlight.push({ batch, result: this.producer.send(batch, this.epoch), sentAt: Date.now() });
     }
-    try {
-      await (this.producer as Producer).sendBatch({
-        topicMessages: [...byTopic.values()],
-        acks: -1,
-        compression: this.compression,
-      });
-    } catch (err) {
-      throw new KafkaUnavailableError(`produce failed: ${(err as Error).message}`, { cause: err });
-    }
+  }
+
+  /**
+   * The oldest send failed: the later ones of its epoch were skipped (or failed too). Puts every
+   * batch in flight back, in order, and returns the error to handle.
+   */
+  private async failed(first: SendResult & { ok: false }): Promise<Error> {
+    const outcomes = await Promise.all(this.inFlight.map((f) => f.result));
+    let attempted = 0;
+    this.inFlight.forEach((f, i) => {
+      const o = outcomes[i] as SendResult;
+      if (o.ok || o.skipped) return; // ok cannot follow a failure of the same epoch
+      attempted++;
+      if (o.tooLarge) return; // refused: not written
+      for (const p of f.batch) p.attempted = true;
+      if (attempted === 1) this.uncertain = { first: f.batch[0] as Pending, length: f.batch.length };
+      else this.uncertain = { first: f.batch[0] as Pending, length: -1 }; // two in doubt: never the same
+    });
+    this.inFlight = [];
+    this.buffer.requeue();
+    this.epoch++;
+    const err = new KafkaUnavailableError(`produce failed: ${first.message}`);
+    return Object.assign(err, { tooLarge: first.tooLarge, kafkajsRetriable: first.retriable });
   }
 
   private async connect(): Promise<void> {
     try {
-      if (this.options.createTopics) await this.ensureTopics();
-      this.producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
-      });
       await this.producer.connect();
       this.connected = true;
       log.info('connected');
@@ -353,37 +469,9 @@ export class KafkaSink implements RecordSink {
   }
 
   private async reset(): Promise<void> {
-    const p = this.producer;
-    this.producer = undefined;
     this.connected = false;
-    await Promise.race([p?.disconnect().catch(() => undefined), sleep(2000)]);
-  }
-
-  private async ensureTopics(): Promise<void> {
-    const admin: Admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const missing = (Object.keys(TOPICS) as CollectorKind[])
-        .map((kind) => TOPICS[kind])
-        .filter((spec) => !existing.has(this.prefix + spec.topic));
-      if (missing.length === 0) return;
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((spec) => ({
-          topic: this.prefix + spec.topic,
-          numPartitions: this.options.partitions,
-          replicationFactor: this.options.replicationFactor,
-          configEntries: [
-            ...topicConfigEntries(spec),
-            ...(spec.compacted ? [] : [{ name: 'retention.ms', value: String(this.options.retentionMs) }]),
-          ],
-        })),
-      });
-      log.info(`created topics ${missing.map((s) => this.prefix + s.topic).join(', ')}`);
-    } finally {
-      await admin.disconnect();
-    }
+    this.uncertain = undefined;
+    await Promise.race([this.producer.reset().catch(() => undefined), sleep(3000)]);
   }
 
   private reportDrops(final = false): void {

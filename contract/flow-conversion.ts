@@ -22,6 +22,25 @@ import type { FlowV1 } from './types.generated';
 
 const nullIfZero = (n: number): number | null => (n === 0 ? null : n);
 
+/**
+ * The last conversion of a text id: a collector's records all carry the same host id and run id,
+ * so each is checked and converted once, not per record. The bytes are shared between the
+ * records converted from the same text (read-only, as every Avro value here).
+ */
+function lastOf(convert: (text: string) => Buffer): (text: string) => Buffer {
+  let lastText: string | undefined;
+  let lastBytes: Buffer = Buffer.alloc(0);
+  return (text) => {
+    if (text !== lastText) {
+      lastBytes = convert(text);
+      lastText = text;
+    }
+    return lastBytes;
+  };
+}
+const hostIdBytes = lastOf(machineIdToBytes);
+const runIdBytes = lastOf(uuidToBytes);
+
 /** FlowRecord → Avro flow record. Throws {@link InvalidRecordError} when a field cannot be converted. */
 export function flowToAvro(r: FlowRecord): FlowV1 {
   const localAddr = ipToBytes(r.localAddr);
@@ -33,8 +52,8 @@ export function flowToAvro(r: FlowRecord): FlowV1 {
     );
   }
   return {
-    hostId: machineIdToBytes(r.hostId),
-    runId: uuidToBytes(r.runId),
+    hostId: hostIdBytes(r.hostId),
+    runId: runIdBytes(r.runId),
     seq: r.seq,
     cookie: r.cookie,
     netns: r.netns,

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { BoundedBuffer, describeKafkaSettings, kafkaClientConfig, kafkaSettings } from '../collector';
 import { ConfigError } from '../common';
+import { packBatch, transferablesOf, unpackBatch } from '../collector/kafka-producer-thread';
 
 describe('transport: bounded buffer and Kafka settings', () => {
   const buffer = (maxBytes: number) => new BoundedBuffer<number>({ maxBytes, sizeOf: () => 10 });
@@ -25,6 +26,46 @@ describe('transport: bounded buffer and Kafka settings', () => {
     b.push(6);
     b.requeue();
     assert.deepEqual([...b.take(100)], [1, 2, 3, 4, 5, 6]);
+  });
+
+  it('when several batches are in flight and sending fails, then all of them go back to the front in order', () => {
+    const b = buffer(1000);
+    for (let i = 1; i <= 7; i++) b.push(i);
+    assert.deepEqual([...b.take(2)], [1, 2]);
+    assert.deepEqual([...b.take(2)], [3, 4]);
+    assert.equal(b.inFlightBatches, 2);
+    assert.equal(b.inFlightCount, 4);
+    b.ack(); // 1, 2 delivered
+    assert.deepEqual([...b.take(2)], [5, 6]);
+    b.requeue();
+    assert.equal(b.inFlightCount, 0);
+    assert.equal(b.bytes, 50);
+    assert.deepEqual([...b.take(10)], [3, 4, 5, 6, 7]);
+  });
+
+  it('when a batch crosses to the producer thread, then every record keeps its topic, key, value and headers, in order', () => {
+    const keyA = Buffer.from('a'.repeat(32));
+    const keyB = Buffer.from('b'.repeat(32));
+    const headers = { 'nettopo-schema': Buffer.from('flow.v1'), 'nettopo-schema-fp': Buffer.from('0123') };
+    const records = Array.from({ length: 50 }, (_, i) => ({
+      topic: i % 5 === 0 ? 'p.nettopo.hosts.v1' : 'p.nettopo.flows.v1',
+      key: i % 2 ? keyA : keyB,
+      value: Buffer.alloc(i, i),
+      headers,
+    }));
+    const packed = packBatch(records);
+    assert.equal(transferablesOf(packed).length, 3);
+    const out = unpackBatch(structuredClone(packed));
+    for (const topic of ['p.nettopo.hosts.v1', 'p.nettopo.flows.v1']) {
+      const want = records.filter((r) => r.topic === topic);
+      const got = out.find((t) => t.topic === topic)?.messages ?? [];
+      assert.equal(got.length, want.length);
+      got.forEach((m, i) => {
+        assert.deepEqual(m.key, want[i]!.key);
+        assert.deepEqual(m.value, want[i]!.value);
+        assert.deepEqual(m.headers, want[i]!.headers);
+      });
+    }
   });
 
   it('when SASL and TLS come from the environment, then kafkajs gets them and the description names no secret', () => {
