@@ -71,6 +71,8 @@ function flows(n: number): FlowRecord[] {
   return out;
 }
 
+const JSON_HEADERS = Object.freeze({ 'nettopo-schema': 'flow.json' });
+
 /** A codec stand-in writing JSON values with the same topic, key and header as the real one. */
 class JsonCodec {
   message(_kind: 'flow', record: FlowRecord & { __json?: true }): TopicMessage {
@@ -79,7 +81,7 @@ class JsonCodec {
       message: {
         key: record.hostId,
         value: Buffer.from(JSON.stringify(record)),
-        headers: { 'nettopo-schema': 'flow.json' },
+        headers: JSON_HEADERS,
       },
     };
   }

@@ -93,6 +93,9 @@ export type ProducerRequest =
   | { id: number; op: 'reset' }
   | { id: number; op: 'close' };
 
+/** A request before it is given its id. */
+type Unnumbered<R> = R extends unknown ? Omit<R, 'id'> : never;
+
 /** Answers of the producer thread. */
 export type ProducerReply =
   | { id: number; ok: true }
@@ -141,8 +144,7 @@ export class KafkaProducerThread {
   }
 
   private request(
-    message:
-      { op: 'connect' } | { op: 'reset' } | { op: 'close' } | { op: 'send'; epoch: number; batch: WireBatch },
+    message: Unnumbered<ProducerRequest>,
     transfer: ArrayBuffer[] = [],
   ): Promise<ProducerReply> {
     const worker = this.worker ?? this.start();

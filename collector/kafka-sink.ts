@@ -128,7 +128,7 @@ const RECORD_OVERHEAD = 160;
 
 const log = createLogger('kafka');
 
-/** Distinct keys/header sets kept as Buffers (hosts' ids, schema names); past it the cache restarts. */
+/** Distinct keys kept as Buffers (hosts' ids); past it the cache restarts. */
 const MAX_CACHED = 10000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -196,9 +196,7 @@ export class KafkaSink implements RecordSink {
   private requestBytes = 0;
   private droppedAtLastLog = 0;
   private readonly keyBytes = new Map<string, Buffer>();
-  private readonly headerBytes = new Map<string, Record<string, Buffer>>();
-  private lastHeaders:
-    { text: Record<string, string>; count: number; bytes: Record<string, Buffer> } | undefined;
+  private readonly headerBytes = new WeakMap<object, Record<string, Buffer>>();
   private inFlight: InFlight[] = [];
   /** Sends of an epoch stop at its first failure; the next epoch starts with the records put back. */
   private epoch = 0;
@@ -300,31 +298,14 @@ export class KafkaSink implements RecordSink {
     return bytes;
   }
 
-  private bytesOfHeaders(headers: Record<string, string>): Record<string, Buffer> {
-    // Most records carry the same headers as the one before (one schema): compare, no lookup.
-    const last = this.lastHeaders;
-    if (last) {
-      let same = true;
-      let count = 0;
-      for (const name in headers) {
-        count++;
-        if (last.text[name] !== headers[name]) {
-          same = false;
-          break;
-        }
-      }
-      if (same && count === last.count) return last.bytes;
-    }
-    let id = '';
-    for (const name in headers) id += `${name}\0${headers[name]}\0`;
-    let bytes = this.headerBytes.get(id);
+  /** The Codec shares one headers object per schema: its Buffers are made once. */
+  private bytesOfHeaders(headers: Readonly<Record<string, string>>): Record<string, Buffer> {
+    let bytes = this.headerBytes.get(headers);
     if (!bytes) {
-      if (this.headerBytes.size >= MAX_CACHED) this.headerBytes.clear();
       bytes = {};
       for (const name in headers) bytes[name] = Buffer.from(headers[name] as string);
-      this.headerBytes.set(id, bytes);
+      this.headerBytes.set(headers, bytes);
     }
-    this.lastHeaders = { text: { ...headers }, count: Object.keys(headers).length, bytes };
     return bytes;
   }
 

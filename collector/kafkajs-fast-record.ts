@@ -17,7 +17,7 @@
  * takes effect whenever it is imported before the first produce. {@link fastRecordApplied} says
  * whether it took effect.
  */
-import { createRequire } from 'node:module';
+import { kafkajsRequire } from './kafkajs-internals';
 
 /** The argument of kafkajs' record encoder. */
 export interface RecordArgs {
@@ -166,11 +166,6 @@ export function fastRecordEncoder(original: RecordEncoder, encoderPrototype: obj
     encoder.offset = at;
     return encoder;
   };
-}
-
-function kafkajsRequire(): { req: NodeRequire; local: NodeRequire } {
-  const req = createRequire(__filename);
-  return { req, local: createRequire(req.resolve('kafkajs')) };
 }
 
 /** kafkajs' own record encoder (also when patched) and its Encoder's prototype: for tests. */

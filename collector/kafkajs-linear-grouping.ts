@@ -9,7 +9,7 @@
  * function when its producer module loads: import it first. {@link linearGroupingApplied} says
  * whether it took effect.
  */
-import { createRequire } from 'node:module';
+import { kafkajsRequire } from './kafkajs-internals';
 
 interface GroupArgs {
   topic: string;
@@ -36,9 +36,7 @@ function groupMessagesPerPartition({
 
 function apply(): boolean {
   try {
-    const req = createRequire(__filename);
-    const root = req.resolve('kafkajs');
-    const local = createRequire(root);
+    const { req, local } = kafkajsRequire();
     const target = local.resolve('./src/producer/groupMessagesPerPartition');
     const sendMessages = local.resolve('./src/producer/sendMessages');
     if (req.cache[sendMessages]) return req.cache[target]?.exports === groupMessagesPerPartition;

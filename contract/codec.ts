@@ -29,13 +29,14 @@ export interface CodecOptions {
 /** An encoded message: the Avro binary value and the headers that name its schema. */
 export interface EncodedMessage {
   value: Buffer;
-  headers: Record<string, string>;
+  /** One shared, frozen object per schema: the same for every message of that schema. */
+  headers: Readonly<Record<string, string>>;
 }
 
 /** A message ready for kafkajs' `producer.send({ topic, messages: [message] })`. */
 export interface TopicMessage {
   topic: string;
-  message: { key: string; value: Buffer; headers: Record<string, string> };
+  message: { key: string; value: Buffer; headers: Readonly<Record<string, string>> };
 }
 
 /** A decoded message: the writer schema's name and the record in the reader's (newest) shape. */
@@ -53,6 +54,7 @@ export class Codec {
   private readonly catalog: SchemaCatalog;
   private readonly withFingerprint: boolean;
   private readonly resolvers = new Map<string, Resolver>();
+  private readonly headerSets = new Map<string, Readonly<Record<string, string>>>();
 
   constructor(options: CodecOptions = {}) {
     this.catalog = options.catalog ?? SchemaCatalog.default();
@@ -169,9 +171,17 @@ export class Codec {
         },
       );
     }
-    const headers: Record<string, string> = { [SCHEMA_HEADER]: schema.name };
-    if (this.withFingerprint) headers[FINGERPRINT_HEADER] = schema.fingerprint;
-    return { value, headers };
+    return { value, headers: this.headersOf(schema) };
+  }
+
+  private headersOf(schema: ContractSchema): Readonly<Record<string, string>> {
+    let headers = this.headerSets.get(schema.name);
+    if (!headers) {
+      const set: Record<string, string> = { [SCHEMA_HEADER]: schema.name };
+      if (this.withFingerprint) set[FINGERPRINT_HEADER] = schema.fingerprint;
+      this.headerSets.set(schema.name, (headers = Object.freeze(set)));
+    }
+    return headers;
   }
 
   /** Names the first offending field, which avsc's own message does not. */

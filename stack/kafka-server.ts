@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServerStartError } from './errors';
+import { lastErrorLine } from './log-files';
 import type { LaunchCommand, ManagedServer, PortSpec } from './managed-server';
 import { ensureJars, jarsFolder } from './maven-jars';
 import { probeKafka } from './probes';
@@ -121,11 +122,7 @@ export class KafkaServer implements ManagedServer {
       );
       appendFileSync(this.logFile, `${format.stdout ?? ''}${format.stderr ?? ''}`);
       if (format.status !== 0) {
-        const said = `${format.stderr ?? ''}\n${format.stdout ?? ''}`
-          .split('\n')
-          .map((l) => l.trim())
-          .filter((l) => l.length > 0);
-        const why = format.error?.message ?? said.find((l) => /error|exception/i.test(l)) ?? said.at(-1);
+        const why = format.error?.message ?? lastErrorLine(this.logFile);
         throw new ServerStartError(
           `kafka storage format failed (${format.signal ? `signal ${format.signal}` : `exit ${format.status}`})${why ? `: ${why}` : ''}`,
           this.logFile,

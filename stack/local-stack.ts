@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortInUseError, ServerStartError } from './errors';
 import { KafkaServer } from './kafka-server';
+import { lastErrorLine } from './log-files';
 import type { ManagedServer } from './managed-server';
 import { jarsCached } from './maven-jars';
 import { Neo4jServer } from './neo4j-server';
@@ -38,20 +39,6 @@ export interface ServerStatus {
 export type Progress = (message: string) => void;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Last line of a log file that looks like the reason of a failure, for one-line errors. */
-function lastErrorLine(logFile: string): string | undefined {
-  if (!existsSync(logFile)) return undefined;
-  if (statSync(logFile).mtimeMs < Date.now() - 10 * 60_000) return undefined; // not from this start
-  const lines = readFileSync(logFile, 'utf8')
-    .split('\n')
-    .slice(-200)
-    .map((l) => l.trim());
-  const hit = [...lines]
-    .reverse()
-    .find((l) => /(ERROR|Exception|error|Error|FATAL|Fatal)/.test(l) && !/^at /.test(l));
-  return hit ? hit.slice(0, 240) : undefined;
-}
 
 /**
  * The local development stack: Kafka, Neo4j and Redis started as detached processes on 127.0.0.1, with data,

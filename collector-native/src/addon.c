@@ -759,11 +759,6 @@ static unsigned long long sum_counter(struct collector *c, __u32 idx)
 	return sum;
 }
 
-/*
- * Every flow entry, in one Buffer of struct flow; closed entries are deleted
- * once read (their final counters are in this result). Also the eviction
- * estimate: an LRU map evicts silently, so evicted = created - deleted - hidden - present.
- */
 /* Whether the program of that name is attached. */
 static bool prog_attached(const struct collector *c, const char *name)
 {
@@ -800,6 +795,12 @@ static void unmap_buffer(napi_env env, void *data, void *hint)
 	napi_adjust_external_memory(env, -(int64_t)(uintptr_t)hint, &ignored);
 }
 
+/*
+ * Every flow entry, in one Buffer of struct flow; finished entries (destroyed,
+ * or closed where destruction is not traced) are deleted once read (their final
+ * counters are in this result). Also the eviction estimate: an LRU map evicts
+ * silently, so evicted = created - deleted - hidden - present.
+ */
 static napi_value js_read_flows(napi_env env, napi_callback_info info)
 {
 	size_t argc = 0;
