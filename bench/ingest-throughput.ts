@@ -16,13 +16,14 @@
  *    the delay from each connection's close to the commit that makes its edge visible (p50/p99).
  * Everything it writes is under unique host ids and topic prefixes, and removed at the end.
  */
-import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { FlowRecord } from '../collector/flow-record';
 import { Codec, flowToAvro, TOPICS, topicConfigEntries, type TopicMessage } from '../contract';
 import { createGraphDriver } from '../graph-schema';
 import { IngestService, type BatchResult } from '../ingest';
-import { connectionUrls } from '../stack';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectionUrls, PidFile, stackConfig, stackPaths } from '../stack';
 import { cleanUp, hex, IngestScenario, produce } from '../test/helpers/ingest-scenario';
 
 function arg(name: string, fallback: number): number {
@@ -54,6 +55,37 @@ async function createTopics(prefix: string): Promise<void> {
     })),
   });
   await admin.disconnect();
+}
+
+/** CPU seconds (user + system) used so far by a stack server of this machine, or undefined if it is not ours. */
+function serverCpuSeconds(name: 'neo4j' | 'kafka'): number | undefined {
+  const pid = new PidFile(join(stackPaths(stackConfig()).run, `${name}.pid`)).livePid();
+  if (pid === undefined) return undefined;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** CPU seconds of the ingest (this process), Neo4j and Kafka while `work` runs. */
+async function cpuDuring<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; cpu: Record<string, number | null> }> {
+  const self0 = process.cpuUsage();
+  const neo0 = serverCpuSeconds('neo4j');
+  const kafka0 = serverCpuSeconds('kafka');
+  const result = await work();
+  const self = process.cpuUsage(self0);
+  const neo1 = serverCpuSeconds('neo4j');
+  const kafka1 = serverCpuSeconds('kafka');
+  const round = (x: number): number => Number(x.toFixed(2));
+  return {
+    result,
+    cpu: {
+      ingestSeconds: round((self.user + self.system) / 1e6),
+      neo4jSeconds: neo0 !== undefined && neo1 !== undefined ? round(neo1 - neo0) : null,
+      kafkaSeconds: kafka0 !== undefined && kafka1 !== undefined ? round(kafka1 - kafka0) : null,
+    },
+  };
 }
 
 /** Timings of one ingest run: the headline from `start()` to the last commit, and its parts. */
@@ -152,7 +184,7 @@ async function main(): Promise<void> {
       logger: quiet,
       partitionsConsumedConcurrently: concurrency,
     });
-    const b = await run(batched);
+    const { result: b, cpu } = await cpuDuring(() => run(batched));
     await batched.stop();
     out.batched = {
       headline: {
@@ -168,6 +200,7 @@ async function main(): Promise<void> {
         edgeUpsertsPerSec: rate(b.steadyEdges, b.steadySeconds),
       },
       transactions: b.batches,
+      cpu,
     };
     process.stderr.write(`batched: ${JSON.stringify(out.batched)}\n`);
 
@@ -278,4 +311,3 @@ void main().catch((err) => {
   process.stderr.write(`${(err as Error).stack}\n`);
   process.exitCode = 1;
 });
-void randomUUID;
