@@ -2,7 +2,7 @@
  * Ingest throughput and visibility, against the local stack's real Kafka and Neo4j.
  *
  *   npx tsx bench/ingest-throughput.ts [--pairs 20] [--connections 1000] [--records 5] [--naive 3000]
- *                                      [--concurrency <partitionsConsumedConcurrently; the ingest's default>]
+ *                                      [--max-transaction-records <the ingest's default>] [--verbose]
  *
  * 1. Pre-fills a flow topic (3 partitions) with `pairs` host pairs × `connections` connections ×
  *    `records` cumulative records per end × 2 ends, plus their host/process/listener records.
@@ -14,13 +14,14 @@
  *    baseline) in a fresh group and reports records/s.
  * 4. Streams closed connections for 15 s at about 2,000 records/s while the ingest runs and reports
  *    the delay from each connection's close to the commit that makes its edge visible (p50/p99).
- * Everything it writes is under unique host ids and topic prefixes, and removed at the end.
+ * `--verbose` prints each transaction of the batched run. Everything it writes is under unique
+ * host ids and topic prefixes, and removed at the end.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import type { FlowRecord } from '../collector/flow-record';
 import { Codec, flowToAvro, TOPICS, topicConfigEntries, type TopicMessage } from '../contract';
 import { createGraphDriver } from '../graph-schema';
-import { IngestService, type BatchResult } from '../ingest';
+import { IngestService, type TransactionResult } from '../ingest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectionUrls, PidFile, stackConfig, stackPaths } from '../stack';
@@ -35,7 +36,10 @@ const pairs = arg('pairs', 20);
 const connections = arg('connections', 1000);
 const recordsPerFlow = arg('records', 5);
 const naiveCount = arg('naive', 3000);
-const concurrency = process.argv.includes('--concurrency') ? arg('concurrency', 1) : undefined;
+const maxTransactionRecords = process.argv.includes('--max-transaction-records')
+  ? arg('max-transaction-records', 50_000)
+  : undefined;
+const verbose = process.argv.includes('--verbose');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function createTopics(prefix: string): Promise<void> {
@@ -103,7 +107,7 @@ interface RunFigures {
   steadyRecords: number;
   edges: number;
   steadyEdges: number;
-  batches: number;
+  transactions: number;
 }
 
 async function run(ingest: IngestService): Promise<RunFigures> {
@@ -111,7 +115,11 @@ async function run(ingest: IngestService): Promise<RunFigures> {
   let firstRecords = 0;
   let firstEdges = 0;
   let last = 0;
-  ingest.on('batch', (r: BatchResult) => {
+  ingest.on('transaction', (r: TransactionResult) => {
+    if (verbose)
+      process.stderr.write(
+        `transaction at +${((r.committedAt - t0) / 1000).toFixed(2)} s: ${r.records} records, ${r.flows} flows, ${r.connections} connections changed; ${r.partitions.map((p) => `${p.topic}/${p.partition} ${p.records}`).join(', ')}\n`,
+      );
     if (!first) {
       first = r.committedAt;
       firstRecords = r.records;
@@ -134,7 +142,7 @@ async function run(ingest: IngestService): Promise<RunFigures> {
     steadyRecords: s.records - firstRecords,
     edges: s.edgeUpserts,
     steadyEdges: s.edgeUpserts - firstEdges,
-    batches: s.batches,
+    transactions: s.transactions,
   };
 }
 
@@ -164,7 +172,7 @@ async function main(): Promise<void> {
     pairs,
     connections,
     recordsPerFlow,
-    concurrency: concurrency ?? 'default',
+    maxTransactionRecords: maxTransactionRecords ?? 'default',
     flowRecords: flows.length,
   };
   try {
@@ -182,7 +190,7 @@ async function main(): Promise<void> {
       topicPrefix: prefix,
       groupId: group,
       logger: quiet,
-      partitionsConsumedConcurrently: concurrency,
+      maxTransactionRecords,
     });
     const { result: b, cpu } = await cpuDuring(() => run(batched));
     await batched.stop();
@@ -199,7 +207,7 @@ async function main(): Promise<void> {
         recordsPerSec: rate(b.steadyRecords, b.steadySeconds),
         edgeUpsertsPerSec: rate(b.steadyEdges, b.steadySeconds),
       },
-      transactions: b.batches,
+      transactions: b.transactions,
       cpu,
     };
     process.stderr.write(`batched: ${JSON.stringify(out.batched)}\n`);
@@ -231,10 +239,10 @@ async function main(): Promise<void> {
       groupId: group,
       logger: quiet,
       migrate: false,
-      partitionsConsumedConcurrently: concurrency,
+      maxTransactionRecords,
     });
     const delays: number[] = [];
-    live.on('batch', (r: BatchResult) => {
+    live.on('transaction', (r: TransactionResult) => {
       for (const c of r.closedAt) if (c >= liveStart) delays.push(r.committedAt - c);
     });
     await live.start();

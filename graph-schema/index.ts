@@ -1,3 +1,4 @@
+export * from './bolt-chunking';
 export * from './errors';
 export * from './graph-driver';
 export * from './migration';

@@ -1,4 +1,4 @@
-import type { ManagedTransaction } from 'neo4j-driver';
+import type { ManagedTransaction, Session } from 'neo4j-driver';
 import type { FlowRecord } from '../collector/flow-record';
 import {
   containerIdFromAvro,
@@ -13,9 +13,9 @@ import {
 import { connectionKey, isLoopback, processKey, type Side } from './address';
 import type { ConnectionState, EdgeDelta, Endpoint, ListenerKey, ResolutionFacts } from './connection-model';
 import { ConnectionCorrelator, flowKeyOf } from './connection-correlator';
-import type { BatchResult, DecodedMessage } from './decoded-message';
+import type { DecodedMessage, PartitionResult, TransactionResult } from './decoded-message';
 import type { HeartbeatRow, HostRow, ListenerRow, PlacementRow, ProcessRow } from './graph-rows';
-import { GraphWriter, type ProgressKey } from './graph-writer';
+import { cmp, GraphWriter, progressId, type ProgressKey, type SavedProgress } from './graph-writer';
 
 /** Keeps, per identity, the record with the greatest order value (records are state, the newest wins). */
 function newestBy<T>(items: T[], id: (t: T) => string, order: (t: T) => number): T[] {
@@ -49,31 +49,63 @@ function mergeProcessRow(into: Map<string, ProcessRow>, row: ProcessRow): void {
 }
 
 /**
- * Applies one batch of one topic-partition inside one Neo4j transaction: reads and locks the
- * stored progress, skips what it already covers, upserts the batch, and stores the new progress —
- * all in the caller's `executeWrite`, so a crash at any point either commits all of it or none.
+ * Statements sent and not waited for yet. Each is marked handled at once: when one fails, the
+ * transaction fails and so do the statements after it, and `done` reports the first failure.
+ */
+class Pipelined {
+  private readonly sent: Promise<unknown>[] = [];
+
+  add(p: Promise<unknown>): void {
+    p.catch(() => undefined);
+    this.sent.push(p);
+  }
+
+  async done(): Promise<void> {
+    await Promise.all(this.sent);
+  }
+}
+
+/** What one topic-partition contributes to a transaction: a run of consecutive offsets. */
+export interface BatchPart {
+  key: ProgressKey;
+  /**
+   * Valid records to apply. A flow's record may be left out when a newer record of the same flow
+   * (higher `seq`) is here: flow records are cumulative, the newest carries all the others.
+   */
+  messages: DecodedMessage[];
+  /** Offsets of every valid record, left out or not (what the progress counts). */
+  validOffsets: number[];
+  /** Offsets of records already sent to the dead-letter topic. */
+  deadLetterOffsets: number[];
+  /** The offset after the last message. */
+  nextOffset: number;
+}
+
+/**
+ * Applies the batches of one or more topic-partitions inside one Neo4j transaction: reads and
+ * locks the stored progress of each, skips what it already covers, upserts what is left as one
+ * set (the two ends of a connection read from two partitions update its state once), and stores
+ * the new progress of each — all in the caller's `executeWrite`, so a crash at any point either
+ * commits all of it or none.
  */
 export class BatchProcessor {
   private readonly writer = new GraphWriter();
   private readonly correlator = new ConnectionCorrelator();
 
-  /**
-   * @param messages - valid records of the batch, in offset order
-   * @param deadLetterOffsets - offsets of the batch's records already sent to the dead-letter topic
-   * @param nextOffset - the offset after the batch's last message
-   */
-  async apply(
-    tx: ManagedTransaction,
-    key: ProgressKey,
-    messages: DecodedMessage[],
-    deadLetterOffsets: number[],
-    nextOffset: number,
-  ): Promise<BatchResult> {
-    const stored = await this.writer.lockProgress(tx, key);
-    const result: BatchResult = {
-      topic: key.topic,
-      partition: key.partition,
-      nextOffset: Math.max(stored.offset, nextOffset),
+  /** Plans every statement ahead (see {@link GraphWriter.warmUp}). */
+  warmUp(openSession: () => Session): Promise<void> {
+    return this.writer.warmUp(openSession);
+  }
+
+  /** @param parts - at most one per topic-partition */
+  async apply(tx: ManagedTransaction, parts: BatchPart[]): Promise<TransactionResult> {
+    const sorted = [...parts].sort((x, y) => cmp(progressId(x.key), progressId(y.key)));
+    const stored = await this.writer.lockProgress(
+      tx,
+      sorted.map((p) => p.key),
+    );
+    const result: TransactionResult = {
+      partitions: [],
       records: 0,
       deadLetters: 0,
       flows: 0,
@@ -82,28 +114,67 @@ export class BatchProcessor {
       closedAt: [],
       committedAt: 0,
     };
-    if (stored.offset >= nextOffset) return result;
-    const fresh = messages.filter((m) => m.offset >= stored.offset);
-    result.records = fresh.length;
-    result.deadLetters = deadLetterOffsets.filter((o) => o >= stored.offset).length;
+    const fresh: DecodedMessage[] = [];
+    const saves: SavedProgress[] = [];
+    for (const part of sorted) {
+      const from = stored.get(progressId(part.key))?.offset ?? 0;
+      const done: PartitionResult = {
+        topic: part.key.topic,
+        partition: part.key.partition,
+        nextOffset: Math.max(from, part.nextOffset),
+        records: 0,
+        deadLetters: 0,
+      };
+      result.partitions.push(done);
+      if (from >= part.nextOffset) continue;
+      for (const m of part.messages) if (m.offset >= from) fresh.push(m);
+      done.records = part.validOffsets.filter((o) => o >= from).length;
+      done.deadLetters = part.deadLetterOffsets.filter((o) => o >= from).length;
+      result.records += done.records;
+      result.deadLetters += done.deadLetters;
+      saves.push({
+        key: part.key,
+        next: part.nextOffset,
+        records: done.records,
+        deadLetters: done.deadLetters,
+      });
+    }
+    if (saves.length === 0) return result;
 
-    const flows = fresh.filter((m) => m.kind === 'flow').map((m) => m.record as FlowRecord);
-    const processes = fresh.filter((m) => m.kind === 'process').map((m) => m.record as ProcessV1);
-    const listeners = fresh.filter((m) => m.kind === 'listener').map((m) => m.record as ListenerV1);
-    const hosts = fresh.filter((m) => m.kind === 'host').map((m) => m.record as HostV1);
-    const heartbeats = fresh.filter((m) => m.kind === 'heartbeat').map((m) => m.record as HeartbeatV1);
+    const flows: FlowRecord[] = [];
+    const processes: ProcessV1[] = [];
+    const listeners: ListenerV1[] = [];
+    const hosts: HostV1[] = [];
+    const heartbeats: HeartbeatV1[] = [];
+    for (const m of fresh) {
+      if (m.kind === 'flow') flows.push(m.record);
+      else if (m.kind === 'process') processes.push(m.record);
+      else if (m.kind === 'listener') listeners.push(m.record);
+      else if (m.kind === 'host') hosts.push(m.record);
+      else heartbeats.push(m.record);
+    }
 
-    if (hosts.length) await this.writer.upsertHosts(tx, this.hostRows(hosts));
-    if (processes.length) await this.writer.upsertProcesses(tx, this.processRows(processes));
-    if (listeners.length) await this.listenerRows(tx, listeners);
-    if (heartbeats.length) await this.writer.upsertHeartbeats(tx, this.heartbeatRows(heartbeats));
-    if (flows.length) await this.applyFlows(tx, flows, result);
+    // Writes are sent without waiting for each other's results (the server runs a transaction's
+    // statements in the order sent), so the driver packs the next while Neo4j runs the previous;
+    // only reads are waited for.
+    const writes = new Pipelined();
+    if (hosts.length) writes.add(this.writer.upsertHosts(tx, this.hostRows(hosts)));
+    if (processes.length) writes.add(this.writer.upsertProcesses(tx, this.processRows(processes)));
+    if (listeners.length) writes.add(this.listenerRows(tx, listeners));
+    if (heartbeats.length) writes.add(this.writer.upsertHeartbeats(tx, this.heartbeatRows(heartbeats)));
+    if (flows.length) await this.applyFlows(tx, flows, result, writes);
 
-    await this.writer.saveProgress(tx, key, nextOffset, result.records, result.deadLetters);
+    writes.add(this.writer.saveProgress(tx, saves));
+    await writes.done();
     return result;
   }
 
-  private async applyFlows(tx: ManagedTransaction, flows: FlowRecord[], result: BatchResult): Promise<void> {
+  private async applyFlows(
+    tx: ManagedTransaction,
+    flows: FlowRecord[],
+    result: TransactionResult,
+    writes: Pipelined,
+  ): Promise<void> {
     // Counters are cumulative: the newest record of each flow in the batch carries all the others.
     const newest = newestBy(flows, flowKeyOf, (f) => f.seq).sort(
       (x, y) => x.observedAt - y.observedAt || x.seq - y.seq,
@@ -133,14 +204,17 @@ export class BatchProcessor {
       for (const ep of this.correlator.endpoints(state, facts))
         this.collect(ep, processRows, placements, externals);
     }
-    await this.writer.upsertExternals(tx, [...externals].sort());
-    await this.writer.upsertProcesses(
-      tx,
-      [...processRows.values()].sort((x, y) => (x.key < y.key ? -1 : 1)),
+    writes.add(this.writer.upsertExternals(tx, [...externals].sort()));
+    writes.add(
+      this.writer.upsertProcesses(
+        tx,
+        [...processRows.values()].sort((x, y) => (x.key < y.key ? -1 : 1)),
+      ),
     );
-    await this.writer.upsertPlacements(tx, placements);
-    result.edgeUpserts = await this.writer.applyEdgeDeltas(tx, [...deltas.values()]);
-    await this.writer.saveConnections(tx, [...changed.values()]);
+    writes.add(this.writer.upsertPlacements(tx, placements));
+    result.edgeUpserts = deltas.size;
+    writes.add(this.writer.applyEdgeDeltas(tx, [...deltas.values()]));
+    writes.add(this.writer.saveConnections(tx, [...changed.values()]));
   }
 
   /** Reads the address owners and the listeners the changed connections may need (see `listenerKeys`). */
@@ -223,7 +297,8 @@ export class BatchProcessor {
       .sort((x, y) => (x.key < y.key ? -1 : 1));
   }
 
-  private async listenerRows(tx: ManagedTransaction, records: ListenerV1[]): Promise<void> {
+  /** Sends the listeners' process upsert and the listener upsert (both before returning). */
+  private listenerRows(tx: ManagedTransaction, records: ListenerV1[]): Promise<unknown> {
     const rows: ListenerRow[] = records.map((r) => {
       const hostId = machineIdFromBytes(r.hostId);
       const addr = ipFromBytes(r.address);
@@ -266,8 +341,10 @@ export class BatchProcessor {
         exited: false,
       });
     }
-    await this.writer.upsertProcesses(tx, [...owners.values()]);
-    await this.writer.upsertListeners(tx, newest);
+    return Promise.all([
+      this.writer.upsertProcesses(tx, [...owners.values()]),
+      this.writer.upsertListeners(tx, newest),
+    ]);
   }
 
   private hostRows(records: HostV1[]): HostRow[] {

@@ -122,19 +122,25 @@ export class ConnectionCorrelator {
     return 'a';
   }
 
-  /** The namespace owning an address, seen from an end: loopback stays home; else same host first, then one with a listener on the port. */
+  /**
+   * The namespace owning an address, seen from an end: loopback stays home; else, among several,
+   * those with a listener on the port when the address is a server's (`serverPort`), then the
+   * same host first.
+   */
   ownerOf(
     addr: string,
     port: number,
     from: { hostId: string; netns: number },
     facts: ResolutionFacts,
+    serverPort = true,
   ): AddressOwner | undefined {
     if (isLoopback(addr)) return { hostId: from.hostId, netns: from.netns };
     const candidates = [...(facts.owners.get(addr) ?? [])].sort((x, y) =>
       x.hostId === y.hostId ? x.netns - y.netns : x.hostId < y.hostId ? -1 : 1,
     );
     if (candidates.length <= 1) return candidates[0];
-    const withListener = candidates.filter((c) => this.listenerFor(c, addr, port, facts));
+    // A client's port is ephemeral: nobody listens there, so listeners cannot tell its owners apart.
+    const withListener = serverPort ? candidates.filter((c) => this.listenerFor(c, addr, port, facts)) : [];
     const pool = withListener.length > 0 ? withListener : candidates;
     return pool.find((c) => c.hostId === from.hostId) ?? pool[0];
   }
@@ -143,8 +149,10 @@ export class ConnectionCorrelator {
    * The (host, netns, port) keys whose listeners {@link ConnectionCorrelator.contribution} and
    * {@link ConnectionCorrelator.endpoints} may consult for this state, given the address owners.
    * Listeners decide the direction only when no end knows its role, and resolve a far end only
-   * when that end was not seen (the server behind a client's remote, or one of several namespaces
-   * owning an address); a batch reads just these instead of every end's ports.
+   * when that end was not seen and is the server (its process, and which of several namespaces
+   * owning its address); a batch reads just these instead of every end's ports. (Asking for the
+   * listeners of every client port when an address has several owners, as this once did, read
+   * one key per connection.)
    */
   listenerKeys(state: ConnectionState, owners: ResolutionFacts['owners']): ListenerKey[] {
     const out: ListenerKey[] = [];
@@ -158,7 +166,7 @@ export class ConnectionCorrelator {
         ? [{ hostId: slot.hostId, netns: slot.netns }]
         : (owners.get(slot.remoteAddr) ?? []);
       const farEndUnseen = state[other(side)] === undefined;
-      if (!roleKnown || candidates.length > 1 || (farEndUnseen && client === side))
+      if (!roleKnown || (farEndUnseen && client === side))
         for (const o of candidates) out.push({ hostId: o.hostId, netns: o.netns, port: slot.remotePort });
     }
     return out;
@@ -300,7 +308,7 @@ export class ConnectionCorrelator {
     facts: ResolutionFacts,
     isServer: boolean,
   ): Endpoint {
-    const owner = this.ownerOf(addr, port, seenFrom, facts);
+    const owner = this.ownerOf(addr, port, seenFrom, facts, isServer);
     if (!owner) return { kind: 'external', ip: addr };
     const l = isServer ? this.listenerFor(owner, addr, port, facts) : undefined;
     if (l && l.pid !== 0) {

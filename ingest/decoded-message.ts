@@ -9,13 +9,22 @@ export type DecodedMessage =
   | { offset: number; kind: 'host'; record: HostV1 }
   | { offset: number; kind: 'heartbeat'; record: HeartbeatV1 };
 
-/** What one applied batch did. */
-export interface BatchResult {
+/** What one transaction did for one topic-partition. */
+export interface PartitionResult {
   topic: string;
   partition: number;
   /** Next offset to consume, now stored in Neo4j. */
   nextOffset: number;
-  /** Valid records applied by this transaction (offsets below the stored progress are skipped). */
+  /** Valid records applied (offsets below the stored progress are skipped). */
+  records: number;
+  /** Records rejected to the dead-letter topic and counted. */
+  deadLetters: number;
+}
+
+/** What one committed transaction did (it may cover batches of several topic-partitions). */
+export interface TransactionResult {
+  partitions: PartitionResult[];
+  /** Valid records applied, all partitions together. */
   records: number;
   /** Records rejected to the dead-letter topic and counted by this transaction. */
   deadLetters: number;
@@ -25,7 +34,7 @@ export interface BatchResult {
   connections: number;
   /** CONNECTS_TO rows upserted (all levels). */
   edgeUpserts: number;
-  /** closedAt of every flow record of the batch that ends a flow (for visibility measurements). */
+  /** closedAt of every flow record applied that ends a flow (for visibility measurements). */
   closedAt: number[];
   /** When the transaction committed (ms since the epoch). */
   committedAt: number;

@@ -1,4 +1,4 @@
-import type { ManagedTransaction } from 'neo4j-driver';
+import type { ManagedTransaction, Session } from 'neo4j-driver';
 import type {
   AddressOwner,
   ConnectionState,
@@ -147,59 +147,194 @@ SET r.connectLatencyUsAvg = CASE WHEN r.connectLatencyCount > 0
 WITH r WHERE r.connections + r.failedConnects <= 0
 DELETE r`;
 
+const LOCK_PROGRESS = `
+UNWIND $keys AS k
+MERGE (p:IngestProgress {key: k.key})
+  ON CREATE SET p.group = k.group, p.topic = k.topic, p.partition = k.partition,
+                p.offset = 0, p.records = 0, p.deadLetters = 0
+SET p.lockedAt = timestamp()
+RETURN k.key AS key, p.offset AS offset, p.records AS records, p.deadLetters AS deadLetters`;
+
+const SAVE_PROGRESS = `
+UNWIND $saves AS s
+MATCH (p:IngestProgress {key: s.key})
+SET p.offset = s.next, p.records = p.records + s.records, p.deadLetters = p.deadLetters + s.deadLetters,
+    p.updatedAt = datetime()`;
+
+// Setting a property to its own value takes the node's write lock (what makes a concurrent
+// transaction wait instead of losing an update) without writing anything; a new node is locked
+// by its creation.
+const LOCK_CONNECTIONS = `
+UNWIND $keys AS k
+MERGE (c:Connection {key: k})
+SET c.hosts = c.hosts
+RETURN k AS key, c.a AS a, c.b AS b, c.applied AS applied, c.hosts AS hosts, c.state AS state`;
+
+const ADDRESS_OWNERS = `
+UNWIND $addrs AS a
+MATCH (x:NetnsAddress {addr: a})
+RETURN a AS addr, x.hostId AS hostId, x.netns AS netns`;
+
+const LISTENERS = `
+UNWIND $keys AS k
+MATCH (x:Listener {hostId: k.hostId, netns: k.netns, port: k.port})
+WHERE x.state = 'listening'
+OPTIONAL MATCH (p:Process {key: x.processKey})
+OPTIONAL MATCH (p)-[:IN_CONTAINER]->(c:Container)
+RETURN k.hostId AS hostId, k.netns AS netns, k.port AS port, x.addr AS addr,
+       x.pid AS pid, x.startTime AS startTime, p.comm AS comm, p.containerId AS containerId,
+       c.runtime AS runtime, p.podUid AS podUid
+ORDER BY x.key`;
+
+const SAVE_CONNECTIONS = `
+UNWIND $rows AS c
+MATCH (n:Connection {key: c.key})
+SET n += c.set, n.updatedAt = datetime()`;
+
+const HOSTS = `
+UNWIND $rows AS h
+MERGE (n:Host {hostId: h.hostId}) ON CREATE SET n.firstSeen = datetime()
+WITH n, h WHERE coalesce(n.stateObservedAt, -1) <= h.observedAt
+SET n.hostname = h.hostname, n.kernel = h.kernel, n.collectorVersion = h.collectorVersion,
+    n.stateObservedAt = h.observedAt, n.lastSeen = datetime({epochMillis: h.observedAt})
+WITH n, h
+CALL {
+  WITH h
+  MATCH (old:NetnsAddress {hostId: h.hostId})
+  WHERE NOT old.key IN [a IN h.addresses | a.key]
+  DETACH DELETE old
+}
+CALL {
+  WITH n, h
+  UNWIND h.addresses AS a
+  MERGE (x:NetnsAddress {key: a.key})
+  SET x.hostId = h.hostId, x.netns = a.netns, x.addr = a.addr, x.prefixLength = a.prefixLength,
+      x.ifname = a.ifname
+  MERGE (x)-[:ON_HOST]->(n)
+}`;
+
+const LISTENER_UPSERT = `
+UNWIND $rows AS l
+MERGE (x:Listener {key: l.key})
+WITH x, l WHERE coalesce(x.observedAt, -1) <= l.observedAt
+SET x.hostId = l.hostId, x.netns = l.netns, x.family = l.family, x.addr = l.addr, x.port = l.port,
+    x.pid = l.pid, x.startTime = l.startTime, x.processKey = l.processKey, x.state = l.state,
+    x.observedAt = l.observedAt
+WITH x, l WHERE l.processKey IS NOT NULL
+MATCH (p:Process {key: l.processKey})
+MERGE (p)-[:LISTENS]->(x)`;
+
+const HEARTBEATS = `
+UNWIND $rows AS b
+MERGE (n:Host {hostId: b.hostId}) ON CREATE SET n.firstSeen = datetime()
+WITH n, b WHERE n.lastHeartbeat IS NULL OR n.lastHeartbeat <= datetime({epochMillis: b.observedAt})
+SET n.lastHeartbeat = datetime({epochMillis: b.observedAt}), n.collectorVersion = b.collectorVersion,
+    n.capabilities = b.capabilities, n.missingCapabilities = b.missingCapabilities,
+    n.dropsRingBufferFull = b.ringBufferFull, n.dropsMapFull = b.mapFull,
+    n.dropsKafkaBufferFull = b.kafkaBufferFull`;
+
+const POD_METADATA = `
+UNWIND $rows AS m
+MERGE (p:Pod {uid: m.uid}) ON CREATE SET p.firstSeen = datetime()
+SET p.namespace = m.namespace, p.name = m.name
+WITH p, m WHERE m.workloadKind IS NOT NULL AND m.workloadName IS NOT NULL
+MERGE (w:Workload {key: m.namespace + '/' + m.workloadKind + '/' + m.workloadName})
+  ON CREATE SET w.namespace = m.namespace, w.kind = m.workloadKind, w.name = m.workloadName,
+                w.firstSeen = datetime()
+MERGE (p)-[:OWNED_BY]->(w)`;
+
+/*
+ * Every statement of the ingest with parameters to plan it by (see `GraphWriter.warmUp`): one row
+ * of the right type each, since Neo4j caches a plan per parameter type and an empty list is not a
+ * list of maps. The rows name a key no collector sends (`~`) and the transaction is rolled back.
+ */
+const W = '~';
+const STATEMENTS: [string, Record<string, unknown>][] = [
+  [LOCK_PROGRESS, { keys: [{ key: W, group: W, topic: W, partition: 0 }] }],
+  [LOCK_CONNECTIONS, { keys: [W] }],
+  [ADDRESS_OWNERS, { addrs: [W] }],
+  [LISTENERS, { keys: [{ hostId: W, netns: 0, port: 0 }] }],
+  [HOSTS, { rows: [{ hostId: W, observedAt: -2, addresses: [] }] }],
+  [PROCESSES, { rows: [{ key: W, hostId: W, pid: 0, startTime: 0, exited: false }] }],
+  [LISTENER_UPSERT, { rows: [{ key: W, observedAt: -2 }] }],
+  [HEARTBEATS, { rows: [{ hostId: W, observedAt: 0 }] }],
+  [EXTERNALS, { ips: [W] }],
+  [PLACEMENTS, { rows: [{ hostId: W }] }],
+  [EDGES, { rows: [{ fromLabel: W, toLabel: W }] }],
+  [SAVE_CONNECTIONS, { rows: [{ key: W, set: {} }] }],
+  [SAVE_PROGRESS, { saves: [{ key: W, next: 0, records: 0, deadLetters: 0 }] }],
+];
+
 /**
  * Every Cypher statement of the ingest, each a parameterised `UNWIND $rows …` run inside the
  * caller's transaction (`session.executeWrite`), so that one batch's upserts and its progress
- * commit together or not at all.
+ * commit together or not at all. Each write method sends its statement before its first `await`,
+ * so a caller may send several and wait for them together (they run in the order sent).
  */
 export class GraphWriter {
   /** What each state read by lockConnections was stored as (to write back only what changed). */
   private readonly stored = new WeakMap<ConnectionState, StoredConnection>();
 
-  /** Reads (and write-locks) the progress of a topic-partition. */
-  async lockProgress(tx: ManagedTransaction, key: ProgressKey): Promise<StoredProgress> {
-    const res = await tx.run(
-      `MERGE (p:IngestProgress {key: $key})
-         ON CREATE SET p.group = $group, p.topic = $topic, p.partition = $partition,
-                       p.offset = 0, p.records = 0, p.deadLetters = 0
-       SET p.lockedAt = timestamp()
-       RETURN p.offset AS offset, p.records AS records, p.deadLetters AS deadLetters`,
-      int64Params({ key: progressId(key), group: key.group, topic: key.topic, partition: key.partition }),
+  /**
+   * Has Neo4j plan every statement before the first batch needs it: each runs once over a
+   * placeholder row, in its own transaction (so that the server plans them in parallel), rolled
+   * back. Planning them takes ~1 s on a cold server, the edge statement alone ~0.3 s; done at start,
+   * it overlaps with joining the group and the first fetch instead of delaying the first commit.
+   */
+  async warmUp(openSession: () => Session): Promise<void> {
+    await Promise.all(
+      STATEMENTS.map(async ([query, params]) => {
+        const session = openSession();
+        try {
+          const tx = session.beginTransaction();
+          try {
+            await tx.run(query, int64Params(params));
+          } finally {
+            await tx.rollback();
+          }
+        } finally {
+          await session.close();
+        }
+      }),
     );
-    const r = res.records[0];
-    return {
-      offset: toNumber(r.get('offset')) ?? 0,
-      records: toNumber(r.get('records')) ?? 0,
-      deadLetters: toNumber(r.get('deadLetters')) ?? 0,
-    };
   }
 
-  /** Records that a batch was applied: the next offset and what it counted. */
-  async saveProgress(
-    tx: ManagedTransaction,
-    key: ProgressKey,
-    next: number,
-    records: number,
-    deadLetters: number,
-  ): Promise<void> {
+  /** Reads (and write-locks, creating the missing ones) the progress of topic-partitions; keyed by {@link progressId}. */
+  async lockProgress(tx: ManagedTransaction, keys: ProgressKey[]): Promise<Map<string, StoredProgress>> {
+    const res = await tx.run(
+      LOCK_PROGRESS,
+      int64Params({ keys: keys.map((k) => ({ key: progressId(k), ...k })) }),
+    );
+    const out = new Map<string, StoredProgress>();
+    for (const r of res.records)
+      out.set(r.get('key') as string, {
+        offset: toNumber(r.get('offset')) ?? 0,
+        records: toNumber(r.get('records')) ?? 0,
+        deadLetters: toNumber(r.get('deadLetters')) ?? 0,
+      });
+    return out;
+  }
+
+  /** Records that batches were applied: each partition's next offset and what it counted. */
+  async saveProgress(tx: ManagedTransaction, saves: SavedProgress[]): Promise<void> {
+    if (saves.length === 0) return;
     await tx.run(
-      `MATCH (p:IngestProgress {key: $key})
-       SET p.offset = $next, p.records = p.records + $records, p.deadLetters = p.deadLetters + $deadLetters,
-           p.updatedAt = datetime()`,
-      int64Params({ key: progressId(key), next, records, deadLetters }),
+      SAVE_PROGRESS,
+      int64Params({
+        saves: saves.map((x) => ({
+          key: progressId(x.key),
+          next: x.next,
+          records: x.records,
+          deadLetters: x.deadLetters,
+        })),
+      }),
     );
   }
 
   /** Reads (and write-locks, creating the missing ones) the Connection nodes of a batch, in key order. */
   async lockConnections(tx: ManagedTransaction, keys: string[]): Promise<Map<string, ConnectionState>> {
     const sorted = [...keys].sort();
-    const res = await tx.run(
-      `UNWIND $keys AS k
-       MERGE (c:Connection {key: k})
-       SET c.lockedAt = timestamp()
-       RETURN k AS key, c.a AS a, c.b AS b, c.applied AS applied, c.hosts AS hosts, c.state AS state`,
-      { keys: sorted },
-    );
+    const res = await tx.run(LOCK_CONNECTIONS, { keys: sorted });
     const out = new Map<string, ConnectionState>();
     for (const r of res.records) {
       const key = r.get('key') as string;
@@ -224,12 +359,7 @@ export class GraphWriter {
   async addressOwners(tx: ManagedTransaction, addrs: string[]): Promise<Map<string, AddressOwner[]>> {
     const out = new Map<string, AddressOwner[]>();
     if (addrs.length === 0) return out;
-    const res = await tx.run(
-      `UNWIND $addrs AS a
-       MATCH (x:NetnsAddress {addr: a})
-       RETURN a AS addr, x.hostId AS hostId, x.netns AS netns`,
-      { addrs },
-    );
+    const res = await tx.run(ADDRESS_OWNERS, { addrs });
     for (const r of res.records) {
       const addr = r.get('addr') as string;
       const list = out.get(addr) ?? [];
@@ -246,18 +376,7 @@ export class GraphWriter {
   ): Promise<ResolutionFacts['listeners']> {
     const out = new Map<string, ListenerHit[]>();
     if (keys.length === 0) return out;
-    const res = await tx.run(
-      `UNWIND $keys AS k
-       MATCH (x:Listener {hostId: k.hostId, netns: k.netns, port: k.port})
-       WHERE x.state = 'listening'
-       OPTIONAL MATCH (p:Process {key: x.processKey})
-       OPTIONAL MATCH (p)-[:IN_CONTAINER]->(c:Container)
-       RETURN k.hostId AS hostId, k.netns AS netns, k.port AS port, x.addr AS addr,
-              x.pid AS pid, x.startTime AS startTime, p.comm AS comm, p.containerId AS containerId,
-              c.runtime AS runtime, p.podUid AS podUid
-       ORDER BY x.key`,
-      int64Params({ keys }),
-    );
+    const res = await tx.run(LISTENERS, int64Params({ keys }));
     for (const r of res.records) {
       const id = `${r.get('hostId')}/${toNumber(r.get('netns'))}/${toNumber(r.get('port'))}`;
       const list = out.get(id) ?? [];
@@ -324,93 +443,37 @@ export class GraphWriter {
       if (Object.keys(set).length > 0) rows.push({ key: s.key, set });
     }
     if (rows.length === 0) return 0;
-    await tx.run(
-      `UNWIND $rows AS c
-       MATCH (n:Connection {key: c.key})
-       SET n += c.set, n.updatedAt = datetime()`,
-      { rows },
-    );
+    await tx.run(SAVE_CONNECTIONS, { rows });
     return rows.length;
   }
 
   /** Host records: names, and the addresses of each namespace (replaced as a whole by a newer record). */
   async upsertHosts(tx: ManagedTransaction, rows: HostRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await tx.run(
-      `UNWIND $rows AS h
-       MERGE (n:Host {hostId: h.hostId}) ON CREATE SET n.firstSeen = datetime()
-       WITH n, h WHERE coalesce(n.stateObservedAt, -1) <= h.observedAt
-       SET n.hostname = h.hostname, n.kernel = h.kernel, n.collectorVersion = h.collectorVersion,
-           n.stateObservedAt = h.observedAt, n.lastSeen = datetime({epochMillis: h.observedAt})
-       WITH n, h
-       CALL {
-         WITH h
-         MATCH (old:NetnsAddress {hostId: h.hostId})
-         WHERE NOT old.key IN [a IN h.addresses | a.key]
-         DETACH DELETE old
-       }
-       CALL {
-         WITH n, h
-         UNWIND h.addresses AS a
-         MERGE (x:NetnsAddress {key: a.key})
-         SET x.hostId = h.hostId, x.netns = a.netns, x.addr = a.addr, x.prefixLength = a.prefixLength,
-             x.ifname = a.ifname
-         MERGE (x)-[:ON_HOST]->(n)
-       }`,
-      int64Params({ rows }),
-    );
+    await tx.run(HOSTS, int64Params({ rows }));
   }
 
   /** Listener records (a closed listener keeps its node with state 'closed'). */
   async upsertListeners(tx: ManagedTransaction, rows: ListenerRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await tx.run(
-      `UNWIND $rows AS l
-       MERGE (x:Listener {key: l.key})
-       WITH x, l WHERE coalesce(x.observedAt, -1) <= l.observedAt
-       SET x.hostId = l.hostId, x.netns = l.netns, x.family = l.family, x.addr = l.addr, x.port = l.port,
-           x.pid = l.pid, x.startTime = l.startTime, x.processKey = l.processKey, x.state = l.state,
-           x.observedAt = l.observedAt
-       WITH x, l WHERE l.processKey IS NOT NULL
-       MATCH (p:Process {key: l.processKey})
-       MERGE (p)-[:LISTENS]->(x)`,
-      int64Params({ rows }),
-    );
+    await tx.run(LISTENER_UPSERT, int64Params({ rows }));
   }
 
   /** Heartbeats: the collector's health on its Host. */
   async upsertHeartbeats(tx: ManagedTransaction, rows: HeartbeatRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await tx.run(
-      `UNWIND $rows AS b
-       MERGE (n:Host {hostId: b.hostId}) ON CREATE SET n.firstSeen = datetime()
-       WITH n, b WHERE n.lastHeartbeat IS NULL OR n.lastHeartbeat <= datetime({epochMillis: b.observedAt})
-       SET n.lastHeartbeat = datetime({epochMillis: b.observedAt}), n.collectorVersion = b.collectorVersion,
-           n.capabilities = b.capabilities, n.missingCapabilities = b.missingCapabilities,
-           n.dropsRingBufferFull = b.ringBufferFull, n.dropsMapFull = b.mapFull,
-           n.dropsKafkaBufferFull = b.kafkaBufferFull`,
-      int64Params({ rows }),
-    );
+    await tx.run(HEARTBEATS, int64Params({ rows }));
   }
 
   /** Pod metadata (namespace, name, owning workload) from an orchestrator source. */
   async upsertPodMetadata(tx: ManagedTransaction, rows: PodMetadataRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await tx.run(
-      `UNWIND $rows AS m
-       MERGE (p:Pod {uid: m.uid}) ON CREATE SET p.firstSeen = datetime()
-       SET p.namespace = m.namespace, p.name = m.name
-       WITH p, m WHERE m.workloadKind IS NOT NULL AND m.workloadName IS NOT NULL
-       MERGE (w:Workload {key: m.namespace + '/' + m.workloadKind + '/' + m.workloadName})
-         ON CREATE SET w.namespace = m.namespace, w.kind = m.workloadKind, w.name = m.workloadName,
-                       w.firstSeen = datetime()
-       MERGE (p)-[:OWNED_BY]->(w)`,
-      { rows },
-    );
+    await tx.run(POD_METADATA, { rows });
   }
 }
 
-function cmp(x: string, y: string): number {
+/** String order (code units), as every lock order of the ingest uses. */
+export function cmp(x: string, y: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
@@ -419,6 +482,15 @@ export interface ProgressKey {
   group: string;
   topic: string;
   partition: number;
+}
+
+/** What a transaction stores as the progress of one topic-partition. */
+export interface SavedProgress {
+  key: ProgressKey;
+  /** The next offset to consume. */
+  next: number;
+  records: number;
+  deadLetters: number;
 }
 
 /** `group/topic/partition`. */

@@ -20,9 +20,13 @@ export interface IngestOptions {
   createTopics?: boolean;
   /** Partitions of topics the ingest creates. @defaultValue `3` */
   topicPartitions?: number;
-  /** Partitions processed at once (each its own transaction). @defaultValue `1` */
-  partitionsConsumedConcurrently?: number;
-  /** Fetch size per partition: the upper bound of one transaction's batch. @defaultValue `4 MiB` */
+  /**
+   * Records one transaction takes at most. Batches fetched and decoded while a transaction runs
+   * wait for the next one, which takes them all (every partition) up to this bound.
+   * @defaultValue `50000`
+   */
+  maxTransactionRecords?: number;
+  /** Fetch size per partition (a Kafka batch). @defaultValue `4 MiB` */
   maxBytesPerPartition?: number;
   /** First back-off while Neo4j is unreachable; doubles up to {@link IngestOptions.maxBackoffMs}. @defaultValue `250` */
   initialBackoffMs?: number;

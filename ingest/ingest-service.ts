@@ -1,5 +1,14 @@
 import { EventEmitter } from 'node:events';
-import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import {
+  Kafka,
+  KafkaJSError,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type KafkaMessage,
+  type Producer,
+} from 'kafkajs';
 import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
 import { createLogger, type Logger } from '../common/log';
 import {
@@ -13,9 +22,11 @@ import {
 import { createGraphDriver } from '../graph-schema/graph-driver';
 import { SchemaMigrator } from '../graph-schema/schema-migrator';
 import { connectionUrls } from '../stack/stack-config';
-import { BatchProcessor } from './batch-processor';
-import type { BatchResult, DecodedMessage } from './decoded-message';
-import { GraphWriteError, IngestStoppedError } from './errors';
+import type { FlowRecord } from '../collector/flow-record';
+import { BatchProcessor, type BatchPart } from './batch-processor';
+import { flowKeyOf } from './connection-correlator';
+import type { DecodedMessage, TransactionResult } from './decoded-message';
+import { GraphUnavailableError, GraphWriteError, IngestError, IngestStoppedError } from './errors';
 import { progressId } from './graph-writer';
 import type { IngestOptions } from './ingest-options';
 import type { IngestStats } from './ingest-stats';
@@ -23,18 +34,67 @@ import { MessageDecoder } from './message-decoder';
 import { classifyNeo4jError } from './neo4j-errors';
 import { toNumber } from './neo4j-params';
 
+/** Messages decoded between two yields to the event loop. */
+const DECODE_SLICE = 1_000;
 const ALL_KINDS: CollectorKind[] = ['host', 'listener', 'process', 'flow', 'heartbeat'];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A decoded Kafka batch waiting for the transaction that applies it. */
+interface QueuedBatch {
+  payload: EachBatchPayload;
+  part: BatchPart;
+  /** Messages of the batch, valid or not. */
+  size: number;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+function deferred(): Deferred {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** One part per topic-partition: consecutive batches of a partition are one run of offsets. */
+function mergeParts(parts: BatchPart[]): BatchPart[] {
+  const out = new Map<string, BatchPart>();
+  for (const p of parts) {
+    const id = progressId(p.key);
+    const cur = out.get(id);
+    if (!cur) {
+      out.set(id, {
+        ...p,
+        messages: [...p.messages],
+        validOffsets: [...p.validOffsets],
+        deadLetterOffsets: [...p.deadLetterOffsets],
+      });
+      continue;
+    }
+    for (const m of p.messages) cur.messages.push(m);
+    for (const o of p.validOffsets) cur.validOffsets.push(o);
+    for (const o of p.deadLetterOffsets) cur.deadLetterOffsets.push(o);
+    cur.nextOffset = p.nextOffset;
+  }
+  return [...out.values()];
+}
+
 /**
  * The ingest: a Kafka consumer group that validates collector records, correlates the two ends of
- * each connection and upserts the topology into Neo4j, exactly once in effect: each batch's
- * writes and its progress (`IngestProgress`, per group/topic/partition) commit in one Neo4j
- * transaction, and the consumer resumes from that progress (Kafka's committed offsets are a hint).
+ * each connection and upserts the topology into Neo4j, exactly once in effect: a transaction's
+ * writes and the progress they cover (`IngestProgress`, per group/topic/partition) commit in one
+ * Neo4j transaction, and the consumer resumes from that progress (Kafka's committed offsets are a
+ * hint).
  *
- * Events: `batch` (BatchResult) after each commit, `deadLetter` (record) for each rejected
- * message, `graphUnavailable` (Error) when it starts waiting for Neo4j, `graphAvailable` when
- * writes go through again.
+ * One writer applies the decoded batches in order, each transaction taking every batch queued
+ * while the previous one ran, whatever its partition: decoding overlaps with Neo4j's work, and a
+ * connection whose two ends arrive on two partitions has its state written once.
+ *
+ * Events: `transaction` (TransactionResult) after each commit, `deadLetter` (record) for each
+ * rejected message, `graphUnavailable` (Error) when it starts waiting for Neo4j, `graphAvailable`
+ * when writes go through again, `fatal` (Error) when an internal error stopped it.
  */
 export class IngestService extends EventEmitter {
   readonly groupId: string;
@@ -52,7 +112,19 @@ export class IngestService extends EventEmitter {
   private producer: Producer | undefined;
   private admin: Admin | undefined;
   private running = false;
+  private readonly maxTransactionRecords: number;
+  private readonly queue: QueuedBatch[] = [];
+  private queuedRecords = 0;
+  /** Resolved whenever the writer takes batches from the queue. */
+  private drained = deferred();
+  /** Batches being decoded, and a promise resolved whenever one is done. */
+  private decoding = 0;
+  private decoded = deferred();
+  private writing: Promise<void> | undefined;
+  /** The internal error that stopped the ingest. */
+  private failure: Error | undefined;
   private readonly counters: IngestStats = {
+    transactions: 0,
     batches: 0,
     records: 0,
     flows: 0,
@@ -78,6 +150,7 @@ export class IngestService extends EventEmitter {
     });
     this.driver = createGraphDriver(options.neo4j);
     this.database = options.neo4j?.database ?? 'neo4j';
+    this.maxTransactionRecords = options.maxTransactionRecords ?? 50_000;
   }
 
   /** Counters of this process. */
@@ -91,6 +164,9 @@ export class IngestService extends EventEmitter {
       const r = await new SchemaMigrator(this.driver, { database: this.database }).migrate();
       if (r.applied.length) this.log.info(`graph schema migrated ${r.from} → ${r.to}`);
     }
+    // Planning runs on the server while the group is joined and the first batches are fetched and
+    // decoded (not waited for: a statement the first transaction needs sooner is planned for it).
+    void this.warmUp();
     this.admin = this.kafka.admin();
     await this.admin.connect();
     if (this.options.createTopics ?? true) await this.ensureTopics();
@@ -114,18 +190,32 @@ export class IngestService extends EventEmitter {
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.topics.keys()], fromBeginning: true });
     this.running = true;
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.handleBatch(payload),
-    });
+    await this.runConsumer();
     this.log.info(`consuming ${[...this.topics.keys()].join(', ')} as group ${this.groupId}`);
   }
 
-  /** Leaves the group and closes every connection. A batch in flight is abandoned (its transaction never commits). */
+  private async warmUp(): Promise<void> {
+    try {
+      await this.processor.warmUp(() =>
+        this.driver.session({ database: this.database, defaultAccessMode: neo4j.session.WRITE }),
+      );
+    } catch (err) {
+      this.log.debug(`statements not planned ahead: ${(err as Error).message}`);
+    }
+  }
+
+  private async runConsumer(): Promise<void> {
+    await this.consumer?.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+  }
+
+  /** Leaves the group and closes every connection. Batches not committed yet are abandoned (their transaction never commits). */
   async stop(): Promise<void> {
     this.running = false;
+    this.drained.resolve();
     await this.consumer?.disconnect().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
@@ -161,8 +251,10 @@ export class IngestService extends EventEmitter {
   async waitUntilCaughtUp(timeoutMs = 60_000, pollMs = 200): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      if (this.failure) throw this.failure;
       const lag = await this.lag().catch(() => Number.NaN);
-      if (lag === 0) return;
+      // Also wait for the writer: a transaction Neo4j has committed is counted once it returns.
+      if (lag === 0 && !this.writing && this.queue.length === 0) return;
       if (Date.now() > deadline)
         throw new IngestStoppedError(`ingest still ${lag} messages behind after ${timeoutMs} ms`);
       await sleep(pollMs);
@@ -217,87 +309,260 @@ export class IngestService extends EventEmitter {
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
+    let part: BatchPart;
+    this.decoding += 1;
+    try {
+      part = await this.decodeBatch(payload, this.options.oneRecordPerTransaction);
+    } finally {
+      this.decoding -= 1;
+      this.decoded.resolve();
+      this.decoded = deferred();
+    }
+    if (this.options.oneRecordPerTransaction) {
+      const queued: QueuedBatch = { payload, part, size: batch.messages.length };
+      for (const r of await this.applyOneByOne([queued], part, false)) this.committed(r, 1);
+      payload.resolveOffset(batch.lastOffset());
+      return;
+    }
+    // The batch waits for the writer, which takes everything queued into its next transaction;
+    // meanwhile kafkajs fetches (and this decodes) what comes next. Kafka's committed offset only
+    // moves once Neo4j has committed (see `committed`).
+    this.queue.push({ payload, part, size: batch.messages.length });
+    this.queuedRecords += batch.messages.length;
+    payload.resolveOffset(batch.lastOffset());
+    this.kick();
+    while (this.running && this.queuedRecords > this.maxTransactionRecords) {
+      await Promise.race([this.drained.promise, sleep(3_000)]);
+      await payload.heartbeat().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Validates a batch: rejected records go to the dead-letter topic now, the valid ones into a
+   * part. Unless `everyRecord`, a flow's record is kept only until a newer one of the same flow
+   * comes (see {@link BatchPart.messages}): fewer records held until the transaction, less to sort.
+   */
+  private async decodeBatch(payload: EachBatchPayload, everyRecord = false): Promise<BatchPart> {
+    const { batch } = payload;
     const kind = this.topics.get(batch.topic) as CollectorKind;
-    const key = { group: this.groupId, topic: batch.topic, partition: batch.partition };
-    const valid: DecodedMessage[] = [];
-    const rejected: number[] = [];
+    const part: BatchPart = {
+      key: { group: this.groupId, topic: batch.topic, partition: batch.partition },
+      messages: [],
+      validOffsets: [],
+      deadLetterOffsets: [],
+      nextOffset: Number(batch.lastOffset()) + 1,
+    };
+    const newest = new Map<string, number>();
+    let sinceYield = 0;
     for (const m of batch.messages) {
+      // Decoding runs while the writer waits for Neo4j: yield now and then, so that the writer
+      // goes on as soon as Neo4j answers instead of after the whole batch is decoded.
+      if (++sinceYield === DECODE_SLICE) {
+        sinceYield = 0;
+        await new Promise<void>((r) => setImmediate(r));
+      }
       const outcome = this.decoder.decode(kind, m);
-      if (outcome.ok) {
-        valid.push(outcome.message);
-      } else {
-        await this.deadLetter(payload, m, outcome.error);
-        rejected.push(Number(m.offset));
+      if (!outcome.ok) {
+        await this.deadLetter(batch.topic, batch.partition, m, outcome.error, () => payload.heartbeat());
+        part.deadLetterOffsets.push(Number(m.offset));
+        continue;
+      }
+      const message = outcome.message;
+      part.validOffsets.push(message.offset);
+      if (message.kind !== 'flow' || everyRecord) {
+        part.messages.push(message);
+        continue;
+      }
+      const flow = flowKeyOf(message.record);
+      const at = newest.get(flow);
+      if (at === undefined) {
+        newest.set(flow, part.messages.length);
+        part.messages.push(message);
+      } else if ((part.messages[at].record as FlowRecord).seq <= message.record.seq) {
+        part.messages[at] = message;
       }
     }
-    const next = Number(batch.lastOffset()) + 1;
-    let results: BatchResult[];
+    return part;
+  }
+
+  /** Starts the writer unless it runs. */
+  private kick(): void {
+    if (this.writing || this.queue.length === 0 || !this.running) return;
+    this.writing = this.writeQueued().finally(() => {
+      this.writing = undefined;
+      this.kick();
+    });
+  }
+
+  /** Applies the queue, one transaction after another, each taking whatever is queued (up to the bound). */
+  private async writeQueued(): Promise<void> {
+    while (this.running && this.queue.length > 0) {
+      // kafkajs hands over a fetch's batches one after another: let the ones being decoded join
+      // this transaction (a connection's two ends are often on two partitions of one fetch).
+      for (;;) {
+        await new Promise<void>((r) => setImmediate(r));
+        if (this.decoding === 0 || this.queuedRecords >= this.maxTransactionRecords) break;
+        await this.decoded.promise;
+      }
+      if (!this.running) return;
+      const taken: QueuedBatch[] = [];
+      let records = 0;
+      while (
+        this.queue.length > 0 &&
+        (taken.length === 0 || records + this.queue[0].size <= this.maxTransactionRecords)
+      ) {
+        const q = this.queue.shift() as QueuedBatch;
+        taken.push(q);
+        records += q.size;
+      }
+      this.queuedRecords -= records;
+      this.drained.resolve();
+      this.drained = deferred();
+      try {
+        await this.applyTransaction(taken);
+      } catch (err) {
+        await this.writerFailed(err, taken);
+        return;
+      }
+    }
+  }
+
+  /** One transaction for the taken batches; a refused one is applied again record by record. */
+  private async applyTransaction(taken: QueuedBatch[]): Promise<void> {
+    const parts = mergeParts(taken.map((q) => q.part));
+    let results: TransactionResult[];
     try {
-      results = this.options.oneRecordPerTransaction
-        ? await this.applyOneByOne(payload, key, valid, rejected, next)
-        : [await this.write(payload, (tx) => this.processor.apply(tx, key, valid, rejected, next))];
+      results = [await this.write(taken, (tx) => this.processor.apply(tx, parts))];
     } catch (err) {
       if (!(err instanceof GraphWriteError)) throw err;
-      // A record Neo4j refuses: find it by applying the batch record by record, dead-letter it, go on.
+      // A record Neo4j refuses: find it by applying record by record, dead-letter it, go on.
       this.log.warn(
-        `batch ${batch.topic}/${batch.partition} refused (${err.message}); retrying record by record`,
+        `transaction of ${parts.map((p) => `${p.key.topic}/${p.key.partition}`).join(', ')} refused (${err.message}); retrying record by record`,
       );
-      results = await this.applyOneByOne(payload, key, valid, rejected, next, true);
+      results = [];
+      for (const part of parts) results.push(...(await this.applyOneByOne(taken, part, true)));
     }
-    payload.resolveOffset(batch.lastOffset());
-    await this.consumer
-      ?.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(next) }])
-      .catch(() => undefined); // only a hint: Neo4j holds the progress
-    for (const r of results) {
-      this.counters.batches += 1;
-      this.counters.records += r.records;
-      this.counters.flows += r.flows;
-      this.counters.edgeUpserts += r.edgeUpserts;
-      this.counters.deadLetters += r.deadLetters;
-      this.emit('batch', r);
+    for (const r of results) this.committed(r, r === results[0] ? taken.length : 0);
+  }
+
+  /** Counts a committed transaction, moves Kafka's committed offsets (a hint: Neo4j holds the progress) and tells listeners. */
+  private committed(r: TransactionResult, batches: number): void {
+    this.counters.transactions += 1;
+    this.counters.batches += batches;
+    this.counters.records += r.records;
+    this.counters.flows += r.flows;
+    this.counters.edgeUpserts += r.edgeUpserts;
+    this.counters.deadLetters += r.deadLetters;
+    void this.consumer
+      ?.commitOffsets(
+        r.partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.nextOffset) })),
+      )
+      .catch(() => undefined);
+    this.emit('transaction', r);
+  }
+
+  /**
+   * The writer could not apply `taken`: nothing queued will be applied. When stopping, that is all.
+   * A failure of our own code (not Neo4j's, not Kafka's) stops the ingest loudly ('fatal'); any
+   * other restarts consumption from what Neo4j has committed.
+   */
+  private async writerFailed(err: unknown, taken: QueuedBatch[]): Promise<void> {
+    const dropped = taken.length + this.queue.length;
+    this.queue.length = 0;
+    this.queuedRecords = 0;
+    this.drained.resolve();
+    this.drained = deferred();
+    if (!this.running || err instanceof IngestStoppedError) return;
+    if (!(err instanceof IngestError) && !(err instanceof KafkaJSError)) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      this.log.error(`ingest stopped by an internal error: ${this.failure.stack ?? this.failure.message}`);
+      this.emit('fatal', this.failure);
+      await this.stop();
+      return;
     }
+    this.log.warn(
+      `${dropped} batches not applied (${(err as Error).message}); consuming again from the progress stored in Neo4j`,
+    );
+    await sleep(this.options.initialBackoffMs ?? 250);
+    if (!this.running) return;
+    await this.consumer?.stop();
+    if (this.running) await this.runConsumer();
   }
 
   /** One transaction per record (the naive path; also how a refused batch finds its poison record). */
   private async applyOneByOne(
-    payload: EachBatchPayload,
-    key: { group: string; topic: string; partition: number },
-    valid: DecodedMessage[],
-    rejected: number[],
-    next: number,
-    deadLetterRefused = false,
-  ): Promise<BatchResult[]> {
-    const results: BatchResult[] = [];
-    const byOffset = new Map(valid.map((m) => [m.offset, m]));
-    const rejectedSet = new Set(rejected);
-    const first = Number(payload.batch.firstOffset());
-    for (let offset = first; offset < next; offset += 1) {
+    taken: QueuedBatch[],
+    part: BatchPart,
+    deadLetterRefused: boolean,
+  ): Promise<TransactionResult[]> {
+    const results: TransactionResult[] = [];
+    const byOffset = new Map(part.messages.map((m) => [m.offset, m]));
+    const valid = new Set(part.validOffsets);
+    const rejected = new Set(part.deadLetterOffsets);
+    const offsets = [...valid, ...rejected].sort((x, y) => x - y);
+    const one = (m: DecodedMessage | undefined, offset: number, deadLetter: boolean): BatchPart => ({
+      key: part.key,
+      messages: m ? [m] : [],
+      validOffsets: valid.has(offset) && !deadLetter ? [offset] : [],
+      deadLetterOffsets: deadLetter ? [offset] : [],
+      nextOffset: offset + 1,
+    });
+    for (const offset of offsets) {
+      // A flow record left out for a newer one of its flow is applied as nothing (and counted).
       const m = byOffset.get(offset);
-      const dl = rejectedSet.has(offset) ? [offset] : [];
       try {
         results.push(
-          await this.write(payload, (tx) => this.processor.apply(tx, key, m ? [m] : [], dl, offset + 1)),
+          await this.write(taken, (tx) => this.processor.apply(tx, [one(m, offset, rejected.has(offset))])),
         );
       } catch (err) {
         if (!(err instanceof GraphWriteError) || !deadLetterRefused || !m) throw err;
-        const raw = payload.batch.messages.find((x) => Number(x.offset) === offset);
-        if (raw) await this.deadLetter(payload, raw, err);
+        const raw = taken
+          .filter(
+            (q) =>
+              q.payload.batch.topic === part.key.topic && q.payload.batch.partition === part.key.partition,
+          )
+          .flatMap((q) => q.payload.batch.messages)
+          .find((x) => Number(x.offset) === offset);
+        if (raw)
+          await this.deadLetter(part.key.topic, part.key.partition, raw, err, () => this.heartbeat(taken));
         results.push(
-          await this.write(payload, (tx) => this.processor.apply(tx, key, [], [offset], offset + 1)),
+          await this.write(taken, (tx) => this.processor.apply(tx, [one(undefined, offset, true)])),
         );
       }
     }
+    const last = offsets.at(-1);
+    if (last === undefined || last + 1 < part.nextOffset)
+      results.push(
+        await this.write(taken, (tx) =>
+          this.processor.apply(tx, [
+            {
+              key: part.key,
+              messages: [],
+              validOffsets: [],
+              deadLetterOffsets: [],
+              nextOffset: part.nextOffset,
+            },
+          ]),
+        ),
+      );
     return results;
   }
 
-  /** Runs a write transaction; while Neo4j is unreachable, pauses the partition and retries with back-off. */
+  private async heartbeat(taken: QueuedBatch[]): Promise<void> {
+    await taken
+      .at(-1)
+      ?.payload.heartbeat()
+      .catch(() => undefined);
+  }
+
+  /** Runs a write transaction; while Neo4j is unreachable, pauses consumption and retries with back-off. */
   private async write(
-    payload: EachBatchPayload,
-    work: (tx: ManagedTransaction) => Promise<BatchResult>,
-  ): Promise<BatchResult> {
-    const { batch } = payload;
+    taken: QueuedBatch[],
+    work: (tx: ManagedTransaction) => Promise<TransactionResult>,
+  ): Promise<TransactionResult> {
     let backoff = this.options.initialBackoffMs ?? 250;
     let paused = false;
+    const all = [...this.topics.keys()].map((topic) => ({ topic }));
     try {
       for (;;) {
         const session = this.driver.session({
@@ -310,20 +575,19 @@ export class IngestService extends EventEmitter {
           return result;
         } catch (err) {
           const e = classifyNeo4jError(err);
-          if (!e.retriable) throw e;
+          if (!(e instanceof GraphUnavailableError)) throw e;
           this.counters.graphRetries += 1;
           if (!paused) {
             paused = true;
             this.counters.waitingForGraph = true;
-            this.consumer?.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
-            this.log.warn(`Neo4j unavailable, ${batch.topic}/${batch.partition} paused: ${e.message}`);
+            this.consumer?.pause(all);
+            this.log.warn(`Neo4j unavailable, consumption paused: ${e.message}`);
             this.emit('graphUnavailable', e);
           }
-          if (!this.running || !payload.isRunning() || payload.isStale())
-            throw new IngestStoppedError('stopped while waiting for Neo4j', { cause: e });
+          if (!this.running) throw new IngestStoppedError('stopped while waiting for Neo4j', { cause: e });
           await sleep(backoff);
           backoff = Math.min(this.options.maxBackoffMs ?? 5_000, backoff * 2);
-          await payload.heartbeat();
+          await this.heartbeat(taken);
         } finally {
           await session.close().catch(() => undefined);
         }
@@ -331,22 +595,21 @@ export class IngestService extends EventEmitter {
     } finally {
       if (paused) {
         this.counters.waitingForGraph = false;
-        this.consumer?.resume([{ topic: batch.topic, partitions: [batch.partition] }]);
-        this.log.info(`Neo4j reachable again, ${batch.topic}/${batch.partition} resumed`);
+        this.consumer?.resume(all);
+        this.log.info('Neo4j reachable again, consumption resumed');
         this.emit('graphAvailable');
       }
     }
   }
 
   private async deadLetter(
-    payload: EachBatchPayload,
-    m: EachBatchPayload['batch']['messages'][number],
+    topic: string,
+    partition: number,
+    m: KafkaMessage,
     error: unknown,
+    heartbeat: () => Promise<void>,
   ): Promise<void> {
-    const record = toDeadLetter(
-      { topic: payload.batch.topic, partition: payload.batch.partition, message: m },
-      error,
-    );
+    const record = toDeadLetter({ topic, partition, message: m }, error);
     const { message } = this.codec.message('deadletter', record);
     for (let attempt = 0; ; attempt += 1) {
       try {
@@ -359,12 +622,10 @@ export class IngestService extends EventEmitter {
       } catch (err) {
         if (!this.running || attempt > 50) throw err;
         await sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)));
-        await payload.heartbeat();
+        await heartbeat().catch(() => undefined);
       }
     }
-    this.log.warn(
-      `dead-lettered ${payload.batch.topic}/${payload.batch.partition}@${m.offset}: ${record.reason} (${record.detail})`,
-    );
+    this.log.warn(`dead-lettered ${topic}/${partition}@${m.offset}: ${record.reason} (${record.detail})`);
     this.emit('deadLetter', record);
   }
 }

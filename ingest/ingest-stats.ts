@@ -1,5 +1,8 @@
 /** Counters of one ingest process since it started (the exactly-once figures are in Neo4j's IngestProgress). */
 export interface IngestStats {
+  /** Transactions committed (each may cover batches of several partitions). */
+  transactions: number;
+  /** Kafka batches applied. */
   batches: number;
   records: number;
   flows: number;

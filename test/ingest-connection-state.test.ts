@@ -130,4 +130,41 @@ describe('ingest: connection state', () => {
       c.listenerFor({ hostId: hostB, netns: 1 }, '0.0.0.0', 8080, { ...facts, read: new Set() }),
     );
   });
+
+  it('when the client address is owned by several namespaces and only the server end is seen, then no client-port listener is read and the client resolves to the same host first', () => {
+    const c = new ConnectionCorrelator();
+    // 198.18.7.1 (the client) is an address of two namespaces: host A's and one on host B.
+    const shared: ResolutionFacts = {
+      ...facts,
+      owners: new Map([
+        ...facts.owners,
+        [
+          '198.18.7.1',
+          [
+            { hostId: hostA, netns: 4026531840 },
+            { hostId: hostB, netns: 9 },
+          ],
+        ],
+      ]),
+    };
+    const serverOnly = stateOf([
+      flow({
+        hostId: hostB,
+        role: 'server',
+        localAddr: '198.18.7.2',
+        localPort: 8080,
+        remoteAddr: '198.18.7.1',
+        remotePort: 40000,
+      }),
+    ]);
+    // One key per connection (the client's ephemeral port) is what made a batch read thousands.
+    assert.deepEqual(c.listenerKeys(serverOnly, shared.owners), []);
+    const [client] = c.endpoints(serverOnly, { ...shared, read: new Set() });
+    assert.equal(client.kind === 'process' && client.key, `${hostB}/0/0`);
+
+    // Seen from the client, the server address's owners are still told apart by their listeners.
+    const clientOnly = stateOf([flow({})]);
+    const keys = c.listenerKeys(clientOnly, shared.owners).map((k) => `${k.hostId}/${k.netns}/${k.port}`);
+    assert.deepEqual(keys, [`${hostB}/1/8080`]);
+  });
 });

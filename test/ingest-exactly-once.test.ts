@@ -24,8 +24,11 @@ function ingestProcess(prefix: string, group: string, extra: string[] = []): Chi
       prefix,
       '--group',
       group,
+      // Small batches and transactions: the stream takes many commits, so the kill lands mid-stream.
       '--max-batch-bytes',
       '32768',
+      '--max-transaction-records',
+      '500',
       ...extra,
     ],
     { cwd: projectRoot(), stdio: ['ignore', 'ignore', 'pipe'], env: process.env },

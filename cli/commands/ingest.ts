@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { createLogger } from '../../common/log';
-import { IngestService, type BatchResult } from '../../ingest';
+import { IngestService, type TransactionResult } from '../../ingest';
 import { positiveInt } from './option-parsers';
 
 const log = createLogger('ingest');
@@ -8,7 +8,7 @@ const log = createLogger('ingest');
 interface IngestFlags {
   group: string;
   topicPrefix: string;
-  concurrency: number;
+  maxTransactionRecords?: number;
   migrate: boolean;
   untilCaughtUp?: boolean;
   statsInterval: number;
@@ -24,12 +24,16 @@ export function registerIngest(program: Command): void {
     )
     .option('-g, --group <id>', 'consumer group (progress in Neo4j is kept per group)', 'nettopo-ingest')
     .option('--topic-prefix <prefix>', 'prefix of every topic name', '')
-    .option('-c, --concurrency <n>', 'partitions applied at once', positiveInt('concurrency'), 1)
+    .option(
+      '--max-transaction-records <n>',
+      'records one Neo4j transaction takes at most, all partitions together (default 50000)',
+      positiveInt('max-transaction-records'),
+    )
     .option('--no-migrate', 'do not apply graph schema migrations at start')
     .option('--until-caught-up', 'exit once everything produced so far is applied')
     .option(
       '--max-batch-bytes <n>',
-      'fetch size per partition, the bound of one transaction (default 4 MiB)',
+      'fetch size per partition (default 4 MiB)',
       positiveInt('max-batch-bytes'),
     )
     .option(
@@ -42,14 +46,14 @@ export function registerIngest(program: Command): void {
       const ingest = new IngestService({
         groupId: flags.group,
         topicPrefix: flags.topicPrefix,
-        partitionsConsumedConcurrently: flags.concurrency,
+        maxTransactionRecords: flags.maxTransactionRecords,
         migrate: flags.migrate,
         maxBytesPerPartition: flags.maxBatchBytes,
       });
       let last = ingest.stats();
-      ingest.on('batch', (r: BatchResult) =>
+      ingest.on('transaction', (r: TransactionResult) =>
         log.debug(
-          `${r.topic}/${r.partition} → ${r.nextOffset}: ${r.records} records, ${r.edgeUpserts} edges`,
+          `committed ${r.records} records, ${r.edgeUpserts} edges; ${r.partitions.map((p) => `${p.topic}/${p.partition} → ${p.nextOffset}`).join(', ')}`,
         ),
       );
       const timer = setInterval(() => {
@@ -65,6 +69,7 @@ export function registerIngest(program: Command): void {
       await new Promise<void>((resolve, reject) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
+        ingest.once('fatal', reject);
         if (flags.untilCaughtUp) ingest.waitUntilCaughtUp(24 * 3600_000).then(resolve, reject);
       }).finally(async () => {
         clearInterval(timer);

@@ -1,0 +1,99 @@
+import { strict as assert } from 'node:assert';
+import type { Driver } from 'neo4j-driver';
+import type { TopicMessage } from '../contract';
+import { createGraphDriver } from '../graph-schema';
+import { IngestService, type TransactionResult } from '../ingest';
+import { toNumber } from '../ingest/neo4j-params';
+import { cleanUp, edgeTotals, hex, IngestScenario, produce } from './helpers/ingest-scenario';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('ingest: transactions', function () {
+  this.timeout(120_000);
+  let driver: Driver;
+  before(() => {
+    driver = createGraphDriver();
+  });
+  after(async () => {
+    await driver.close();
+  });
+
+  it('when the two ends of each connection are on two partitions, then transactions take both partitions, write a connection seen from both ends once, and the totals are exact', async () => {
+    const prefix = `test-${hex(4)}.`;
+    const group = `g-${hex(4)}`;
+    const s = new IngestScenario({ connections: 300, recordsPerFlow: 3 });
+    // Host A's records on partition 0, host B's on partition 1, whatever their keys hash to.
+    const flows: TopicMessage[] = s.flowMessages().map((m) => ({
+      ...m,
+      message: { ...m.message, partition: m.message.key === s.hostA ? 0 : 1 },
+    }));
+    const ingest = new IngestService({ topicPrefix: prefix, groupId: group });
+    const transactions: TransactionResult[] = [];
+    ingest.on('transaction', (r: TransactionResult) => transactions.push(r));
+    try {
+      await ingest.start();
+      await produce(prefix, s.stateMessages());
+      await ingest.waitUntilCaughtUp(60_000);
+      transactions.length = 0;
+      await produce(prefix, flows);
+      await ingest.waitUntilCaughtUp(60_000);
+      assert.deepEqual(await edgeTotals(driver, s.hosts), s.expected);
+
+      const flowsApplied = transactions.reduce((n, t) => n + t.flows, 0);
+      const connectionsWritten = transactions.reduce((n, t) => n + t.connections, 0);
+      const both = transactions.filter(
+        (t) => new Set(t.partitions.filter((p) => p.records > 0).map((p) => p.partition)).size > 1,
+      );
+      assert.ok(both.length > 0, `no transaction covered both partitions: ${JSON.stringify(transactions)}`);
+      // One transaction per batch would write every connection once per end it saw.
+      assert.ok(
+        connectionsWritten < flowsApplied,
+        `${connectionsWritten} connection writes for ${flowsApplied} flows applied`,
+      );
+      assert.equal(
+        transactions.reduce((n, t) => n + t.records, 0),
+        flows.length,
+      );
+    } finally {
+      await ingest.stop();
+      await cleanUp(driver, s, prefix, [group]);
+    }
+  });
+
+  it('when the ingest’s own code fails inside a transaction, then it stops with a fatal error and dead-letters nothing', async () => {
+    const prefix = `test-${hex(4)}.`;
+    const group = `g-${hex(4)}`;
+    const s = new IngestScenario({ connections: 5, recordsPerFlow: 2 });
+    const ingest = new IngestService({ topicPrefix: prefix, groupId: group, logger: quiet });
+    // Fault injection: the batch processor throws as a bug in it would (not a Neo4j error).
+    (ingest as unknown as { processor: { apply: () => Promise<never> } }).processor.apply = () =>
+      Promise.reject(new TypeError('injected bug: x is undefined'));
+    const deadLetters: unknown[] = [];
+    ingest.on('deadLetter', (r) => deadLetters.push(r));
+    const fatal = new Promise<Error>((resolve) => ingest.once('fatal', resolve));
+    try {
+      await ingest.start();
+      await produce(prefix, [...s.stateMessages(), ...s.flowMessages()]);
+      const err = await Promise.race([fatal, sleep(60_000).then(() => undefined)]);
+      assert.ok(err instanceof TypeError, `no fatal error within 60 s: ${String(err)}`);
+      assert.match(err.message, /injected bug/);
+      await assert.rejects(ingest.waitUntilCaughtUp(5_000), /injected bug/);
+      assert.equal(deadLetters.length, 0);
+      const { records } = await driver.executeQuery(
+        'MATCH (p:IngestProgress {group: $group}) RETURN coalesce(max(p.offset), 0) AS n',
+        { group },
+      );
+      assert.equal(toNumber(records[0].get('n')), 0, 'progress was stored for records never applied');
+    } finally {
+      await ingest.stop();
+      await cleanUp(driver, s, prefix, [group]);
+    }
+  });
+});
+
+const quiet = {
+  error: () => undefined,
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+};
