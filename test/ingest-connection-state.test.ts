@@ -76,6 +76,20 @@ function stateOf(records: FlowRecord[]): ConnectionState {
   return state;
 }
 
+/** The server end (host B, 198.18.7.2:8080) of the connection of `flow()`, seen alone. */
+function serverEndOnly(): ConnectionState {
+  return stateOf([
+    flow({
+      hostId: hostB,
+      role: 'server',
+      localAddr: '198.18.7.2',
+      localPort: 8080,
+      remoteAddr: '198.18.7.1',
+      remotePort: 40000,
+    }),
+  ]);
+}
+
 describe('ingest: connection state', () => {
   it('when a state is stored and read back, then every slot and contribution field is the same', () => {
     const c = new ConnectionCorrelator();
@@ -115,16 +129,7 @@ describe('ingest: connection state', () => {
     const server = c.endpoints(client, { ...facts, read: new Set(clientKeys) })[1];
     assert.equal(server.kind === 'process' && server.comm, 'server');
 
-    const serverOnly = stateOf([
-      flow({
-        hostId: hostB,
-        role: 'server',
-        localAddr: '198.18.7.2',
-        localPort: 8080,
-        remoteAddr: '198.18.7.1',
-        remotePort: 40000,
-      }),
-    ]);
+    const serverOnly = serverEndOnly();
     assert.deepEqual(c.listenerKeys(serverOnly, facts.owners), []);
     assert.throws(() =>
       c.listenerFor({ hostId: hostB, netns: 1 }, '0.0.0.0', 8080, { ...facts, read: new Set() }),
@@ -147,16 +152,7 @@ describe('ingest: connection state', () => {
         ],
       ]),
     };
-    const serverOnly = stateOf([
-      flow({
-        hostId: hostB,
-        role: 'server',
-        localAddr: '198.18.7.2',
-        localPort: 8080,
-        remoteAddr: '198.18.7.1',
-        remotePort: 40000,
-      }),
-    ]);
+    const serverOnly = serverEndOnly();
     // One key per connection (the client's ephemeral port) is what made a batch read thousands.
     assert.deepEqual(c.listenerKeys(serverOnly, shared.owners), []);
     const [client] = c.endpoints(serverOnly, { ...shared, read: new Set() });
