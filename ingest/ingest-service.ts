@@ -36,6 +36,8 @@ import { toNumber } from './neo4j-params';
 
 /** Messages decoded between two yields to the event loop. */
 const DECODE_SLICE = 1_000;
+/** How long the writer waits for batches being decoded to join its next transaction. */
+const DECODE_WAIT_MS = 500;
 const ALL_KINDS: CollectorKind[] = ['host', 'listener', 'process', 'flow', 'heartbeat'];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -402,11 +404,14 @@ export class IngestService extends EventEmitter {
     while (this.running && this.queue.length > 0) {
       await this.warmedUp;
       // kafkajs hands over a fetch's batches one after another: let the ones being decoded join
-      // this transaction (a connection's two ends are often on two partitions of one fetch).
+      // this transaction (a connection's two ends are often on two partitions of one fetch), for
+      // a moment at most (a decode may be waiting to send a dead letter to an unreachable Kafka).
+      const until = Date.now() + DECODE_WAIT_MS;
       for (;;) {
         await new Promise<void>((r) => setImmediate(r));
         if (this.decoding === 0 || this.queuedRecords >= this.maxTransactionRecords) break;
-        await this.decoded.promise;
+        if (Date.now() >= until) break;
+        await Promise.race([this.decoded.promise, sleep(DECODE_WAIT_MS)]);
       }
       if (!this.running) return;
       const taken: QueuedBatch[] = [];
