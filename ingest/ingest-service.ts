@@ -49,15 +49,19 @@ interface QueuedBatch {
   size: number;
 }
 
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-}
+/** Something that happens again and again: `next` resolves the next time `notify` is called. */
+class Signal {
+  private resolve: () => void = () => undefined;
+  next: Promise<void> = this.renew();
 
-function deferred(): Deferred {
-  let resolve: () => void = () => undefined;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
+  notify(): void {
+    this.resolve();
+    this.next = this.renew();
+  }
+
+  private renew(): Promise<void> {
+    return new Promise<void>((r) => (this.resolve = r));
+  }
 }
 
 /** One part per topic-partition: consecutive batches of a partition are one run of offsets. */
@@ -117,13 +121,13 @@ export class IngestService extends EventEmitter {
   private readonly maxTransactionRecords: number;
   private readonly queue: QueuedBatch[] = [];
   private queuedRecords = 0;
-  /** Resolved whenever the writer takes batches from the queue. */
-  private drained = deferred();
+  /** Notified whenever the writer takes batches from the queue (and when it stops). */
+  private readonly drained = new Signal();
   /** Resolves once Neo4j has planned the statements (or failed to: then transactions plan them). */
   private warmedUp: Promise<void> = Promise.resolve();
-  /** Batches being decoded, and a promise resolved whenever one is done. */
+  /** Batches being decoded, and a signal whenever one is done. */
   private decoding = 0;
-  private decoded = deferred();
+  private readonly decoded = new Signal();
   private writing: Promise<void> | undefined;
   /** The internal error that stopped the ingest. */
   private failure: Error | undefined;
@@ -220,7 +224,7 @@ export class IngestService extends EventEmitter {
   /** Leaves the group and closes every connection. Batches not committed yet are abandoned (their transaction never commits). */
   async stop(): Promise<void> {
     this.running = false;
-    this.drained.resolve();
+    this.drained.notify();
     await this.consumer?.disconnect().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
@@ -320,12 +324,12 @@ export class IngestService extends EventEmitter {
       part = await this.decodeBatch(payload, this.options.oneRecordPerTransaction);
     } finally {
       this.decoding -= 1;
-      this.decoded.resolve();
-      this.decoded = deferred();
+      this.decoded.notify();
     }
     if (this.options.oneRecordPerTransaction) {
       const queued: QueuedBatch = { payload, part, size: batch.messages.length };
-      for (const r of await this.applyOneByOne([queued], part, false)) this.committed(r, 1);
+      this.counters.batches += 1;
+      for (const r of await this.applyOneByOne([queued], part, false)) this.committed(r);
       payload.resolveOffset(batch.lastOffset());
       return;
     }
@@ -337,7 +341,7 @@ export class IngestService extends EventEmitter {
     payload.resolveOffset(batch.lastOffset());
     this.kick();
     while (this.running && this.queuedRecords > this.maxTransactionRecords) {
-      await Promise.race([this.drained.promise, sleep(3_000)]);
+      await Promise.race([this.drained.next, sleep(3_000)]);
       await payload.heartbeat().catch(() => undefined);
     }
   }
@@ -411,7 +415,7 @@ export class IngestService extends EventEmitter {
         await new Promise<void>((r) => setImmediate(r));
         if (this.decoding === 0 || this.queuedRecords >= this.maxTransactionRecords) break;
         if (Date.now() >= until) break;
-        await Promise.race([this.decoded.promise, sleep(DECODE_WAIT_MS)]);
+        await Promise.race([this.decoded.next, sleep(DECODE_WAIT_MS)]);
       }
       if (!this.running) return;
       const taken: QueuedBatch[] = [];
@@ -425,8 +429,7 @@ export class IngestService extends EventEmitter {
         records += q.size;
       }
       this.queuedRecords -= records;
-      this.drained.resolve();
-      this.drained = deferred();
+      this.drained.notify();
       try {
         await this.applyTransaction(taken);
       } catch (err) {
@@ -451,13 +454,13 @@ export class IngestService extends EventEmitter {
       results = [];
       for (const part of parts) results.push(...(await this.applyOneByOne(taken, part, true)));
     }
-    for (const r of results) this.committed(r, r === results[0] ? taken.length : 0);
+    this.counters.batches += taken.length;
+    for (const r of results) this.committed(r);
   }
 
   /** Counts a committed transaction, moves Kafka's committed offsets (a hint: Neo4j holds the progress) and tells listeners. */
-  private committed(r: TransactionResult, batches: number): void {
+  private committed(r: TransactionResult): void {
     this.counters.transactions += 1;
-    this.counters.batches += batches;
     this.counters.records += r.records;
     this.counters.flows += r.flows;
     this.counters.edgeUpserts += r.edgeUpserts;
@@ -479,8 +482,7 @@ export class IngestService extends EventEmitter {
     const dropped = taken.length + this.queue.length;
     this.queue.length = 0;
     this.queuedRecords = 0;
-    this.drained.resolve();
-    this.drained = deferred();
+    this.drained.notify();
     if (!this.running || err instanceof IngestStoppedError) return;
     if (!(err instanceof IngestError) && !(err instanceof KafkaJSError)) {
       this.failure = err instanceof Error ? err : new Error(String(err));
