@@ -9,7 +9,9 @@
  * 2. Clears Neo4j's query caches (so that start-up is measured cold, whatever ran before), ingests
  *    the topic from offset 0 and reports records/s and edge upserts/s three ways: the headline
  *    (`start()` to the last commit, everything included), start-up (`start()` resolved, first
- *    commit) and the steady state (first commit to last commit, records after the first batch).
+ *    commit) and the steady state (first commit to last commit, records after the first batch),
+ *    with the CPU seconds the ingest, Neo4j (its query, JIT compiler and GC threads apart) and
+ *    Kafka used meanwhile.
  * 3. Ingests the first `naive` records of the same data with one record per transaction (the naive
  *    baseline) in a fresh group and reports records/s.
  * 4. Streams closed connections for 15 s at about 2,000 records/s while the ingest runs and reports
@@ -22,7 +24,7 @@ import type { FlowRecord } from '../collector/flow-record';
 import { Codec, flowToAvro, TOPICS, topicConfigEntries, type TopicMessage } from '../contract';
 import { createGraphDriver } from '../graph-schema';
 import { IngestService, type TransactionResult } from '../ingest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectionUrls, PidFile, stackConfig, stackPaths } from '../stack';
 import { cleanUp, hex, IngestScenario, produce } from '../test/helpers/ingest-scenario';
@@ -61,16 +63,38 @@ async function createTopics(prefix: string): Promise<void> {
   await admin.disconnect();
 }
 
-/** CPU seconds (user + system) used so far by a stack server of this machine, or undefined if it is not ours. */
-function serverCpuSeconds(name: 'neo4j' | 'kafka'): number | undefined {
+/**
+ * CPU seconds (user + system) used so far by a stack server of this machine, in total and by kind
+ * of thread (for Neo4j: queries, JIT compiler, garbage collector), or undefined if it is not ours.
+ */
+function serverCpuSeconds(name: 'neo4j' | 'kafka'): Record<string, number> | undefined {
   const pid = new PidFile(join(stackPaths(stackConfig()).run, `${name}.pid`)).livePid();
   if (pid === undefined) return undefined;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  const seconds = (stat: string): number => {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  };
+  const out: Record<string, number> = { total: seconds(readFileSync(`/proc/${pid}/stat`, 'utf8')) };
+  if (name !== 'neo4j') return out;
+  out.queries = 0;
+  out.jit = 0;
+  out.gc = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended
+    }
+    const thread = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    if (/^neo4j\.Bolt/.test(thread)) out.queries += seconds(stat);
+    else if (/^C\d CompilerThre/.test(thread)) out.jit += seconds(stat);
+    else if (/^(GC Thread|G1 )/.test(thread)) out.gc += seconds(stat);
+  }
+  return out;
 }
 
-/** CPU seconds of the ingest (this process), Neo4j and Kafka while `work` runs. */
+/** CPU seconds of the ingest (this process), Neo4j (with its queries, JIT and GC) and Kafka while `work` runs. */
 async function cpuDuring<T>(
   work: () => Promise<T>,
 ): Promise<{ result: T; cpu: Record<string, number | null> }> {
@@ -82,12 +106,20 @@ async function cpuDuring<T>(
   const neo1 = serverCpuSeconds('neo4j');
   const kafka1 = serverCpuSeconds('kafka');
   const round = (x: number): number => Number(x.toFixed(2));
+  const used = (
+    a: Record<string, number> | undefined,
+    b: Record<string, number> | undefined,
+    kind: string,
+  ): number | null => (a && b ? round(b[kind] - a[kind]) : null);
   return {
     result,
     cpu: {
       ingestSeconds: round((self.user + self.system) / 1e6),
-      neo4jSeconds: neo0 !== undefined && neo1 !== undefined ? round(neo1 - neo0) : null,
-      kafkaSeconds: kafka0 !== undefined && kafka1 !== undefined ? round(kafka1 - kafka0) : null,
+      neo4jSeconds: used(neo0, neo1, 'total'),
+      neo4jQuerySeconds: used(neo0, neo1, 'queries'),
+      neo4jJitSeconds: used(neo0, neo1, 'jit'),
+      neo4jGcSeconds: used(neo0, neo1, 'gc'),
+      kafkaSeconds: used(kafka0, kafka1, 'total'),
     },
   };
 }

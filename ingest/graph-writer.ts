@@ -1,4 +1,4 @@
-import type { ManagedTransaction, Session } from 'neo4j-driver';
+import type { ManagedTransaction, QueryResult, Session } from 'neo4j-driver';
 import type {
   AddressOwner,
   ConnectionState,
@@ -268,37 +268,74 @@ const STATEMENTS: [string, Record<string, unknown>][] = [
 /**
  * Every Cypher statement of the ingest, each a parameterised `UNWIND $rows …` run inside the
  * caller's transaction (`session.executeWrite`), so that one batch's upserts and its progress
- * commit together or not at all. Each write method sends its statement before its first `await`,
- * so a caller may send several and wait for them together (they run in the order sent).
+ * commit together or not at all. Each write method sends its statement before its first `await`
+ * (or, during the warm-up, queues it behind the statements sent before it), so a caller may send
+ * several and wait for them together (they run in the order called).
  */
 export class GraphWriter {
   /** What each state read by lockConnections was stored as (to write back only what changed). */
   private readonly stored = new WeakMap<ConnectionState, StoredConnection>();
+  /** Statements {@link GraphWriter.warmUp} has not planned yet, each with when it will have. */
+  private readonly planning = new Map<string, Promise<void>>();
+  /** The last send held back for planning (the sends after it wait for it, to keep their order). */
+  private held: Promise<void> = Promise.resolve();
+  private heldCount = 0;
 
   /**
    * Has Neo4j plan every statement before the first batch needs it: each runs once over a
-   * placeholder row, one after the other in one transaction that is rolled back. (Run in parallel,
-   * each in its own transaction, the edge statement was planned again at its first real use.)
-   * Planning them takes 0.5–1 s on a cold server, the edge statement ~0.3 s of it; done at start,
-   * it overlaps with joining the group and the first fetch instead of delaying the first commit.
+   * placeholder row, one after the other in one transaction that is rolled back. Planning them
+   * takes 0.5–1 s on a cold server, the edge statement ~0.2 s of it; done at start, it overlaps
+   * with joining the group and the first fetch. Meanwhile a transaction sends each statement only
+   * once it is planned (see {@link GraphWriter.send}): the same statement planned alongside in
+   * another transaction was planned twice. If it fails (Neo4j down at start), the wait ends and
+   * transactions plan the statements as they use them.
    */
   async warmUp(openSession: () => Session): Promise<void> {
+    const done = new Map<string, () => void>();
+    for (const [query] of STATEMENTS)
+      this.planning.set(query, new Promise<void>((resolve) => done.set(query, resolve)));
+    const finish = (query: string): void => {
+      this.planning.delete(query);
+      done.get(query)?.();
+    };
     const session = openSession();
     try {
       const tx = session.beginTransaction();
       try {
-        for (const [query, params] of STATEMENTS) await tx.run(query, int64Params(params));
+        for (const [query, params] of STATEMENTS) {
+          await tx.run(query, int64Params(params));
+          finish(query);
+        }
       } finally {
         await tx.rollback();
       }
     } finally {
+      for (const [query] of STATEMENTS) finish(query);
       await session.close();
     }
   }
 
+  /**
+   * Sends a statement now, or, while the warm-up has not planned it, as soon as it has and every
+   * statement held back before it is sent (a transaction's statements run in the order sent).
+   */
+  private send(tx: ManagedTransaction, query: string, params: Record<string, unknown>): Promise<QueryResult> {
+    const planned = this.planning.get(query);
+    if (!planned && this.heldCount === 0) return tx.run(query, params) as unknown as Promise<QueryResult>;
+    this.heldCount += 1;
+    let result: Promise<QueryResult> | undefined;
+    const sent = Promise.all([this.held, planned]).then(() => {
+      this.heldCount -= 1;
+      result = tx.run(query, params) as unknown as Promise<QueryResult>;
+    });
+    this.held = sent.catch(() => undefined);
+    return sent.then(() => result as Promise<QueryResult>);
+  }
+
   /** Reads (and write-locks, creating the missing ones) the progress of topic-partitions; keyed by {@link progressId}. */
   async lockProgress(tx: ManagedTransaction, keys: ProgressKey[]): Promise<Map<string, StoredProgress>> {
-    const res = await tx.run(
+    const res = await this.send(
+      tx,
       LOCK_PROGRESS,
       int64Params({ keys: keys.map((k) => ({ key: progressId(k), ...k })) }),
     );
@@ -315,7 +352,8 @@ export class GraphWriter {
   /** Records that batches were applied: each partition's next offset and what it counted. */
   async saveProgress(tx: ManagedTransaction, saves: SavedProgress[]): Promise<void> {
     if (saves.length === 0) return;
-    await tx.run(
+    await this.send(
+      tx,
       SAVE_PROGRESS,
       int64Params({
         saves: saves.map((x) => ({
@@ -331,7 +369,7 @@ export class GraphWriter {
   /** Reads (and write-locks, creating the missing ones) the Connection nodes of a batch, in key order. */
   async lockConnections(tx: ManagedTransaction, keys: string[]): Promise<Map<string, ConnectionState>> {
     const sorted = [...keys].sort();
-    const res = await tx.run(LOCK_CONNECTIONS, { keys: sorted });
+    const res = await this.send(tx, LOCK_CONNECTIONS, { keys: sorted });
     const out = new Map<string, ConnectionState>();
     for (const r of res.records) {
       const key = r.get('key') as string;
@@ -356,7 +394,7 @@ export class GraphWriter {
   async addressOwners(tx: ManagedTransaction, addrs: string[]): Promise<Map<string, AddressOwner[]>> {
     const out = new Map<string, AddressOwner[]>();
     if (addrs.length === 0) return out;
-    const res = await tx.run(ADDRESS_OWNERS, { addrs });
+    const res = await this.send(tx, ADDRESS_OWNERS, { addrs });
     for (const r of res.records) {
       const addr = r.get('addr') as string;
       const list = out.get(addr) ?? [];
@@ -373,7 +411,7 @@ export class GraphWriter {
   ): Promise<ResolutionFacts['listeners']> {
     const out = new Map<string, ListenerHit[]>();
     if (keys.length === 0) return out;
-    const res = await tx.run(LISTENERS, int64Params({ keys }));
+    const res = await this.send(tx, LISTENERS, int64Params({ keys }));
     for (const r of res.records) {
       const id = `${r.get('hostId')}/${toNumber(r.get('netns'))}/${toNumber(r.get('port'))}`;
       const list = out.get(id) ?? [];
@@ -392,15 +430,15 @@ export class GraphWriter {
   }
 
   async upsertProcesses(tx: ManagedTransaction, rows: ProcessRow[]): Promise<void> {
-    if (rows.length > 0) await tx.run(PROCESSES, int64Params({ rows }));
+    if (rows.length > 0) await this.send(tx, PROCESSES, int64Params({ rows }));
   }
 
   async upsertPlacements(tx: ManagedTransaction, rows: PlacementRow[]): Promise<void> {
-    if (rows.length > 0) await tx.run(PLACEMENTS, int64Params({ rows }));
+    if (rows.length > 0) await this.send(tx, PLACEMENTS, int64Params({ rows }));
   }
 
   async upsertExternals(tx: ManagedTransaction, ips: string[]): Promise<void> {
-    if (ips.length > 0) await tx.run(EXTERNALS, { ips });
+    if (ips.length > 0) await this.send(tx, EXTERNALS, { ips });
   }
 
   /** Adds the deltas to the CONNECTS_TO edges (created on first use, deleted when they count nothing). Returns the edge rows written. */
@@ -414,7 +452,7 @@ export class GraphWriter {
         cmp(x.fromKey, y.fromKey) ||
         cmp(x.toKey, y.toKey),
     );
-    await tx.run(EDGES, int64Params({ rows }));
+    await this.send(tx, EDGES, int64Params({ rows }));
     return deltas.length;
   }
 
@@ -440,32 +478,32 @@ export class GraphWriter {
       if (Object.keys(set).length > 0) rows.push({ key: s.key, set });
     }
     if (rows.length === 0) return 0;
-    await tx.run(SAVE_CONNECTIONS, { rows });
+    await this.send(tx, SAVE_CONNECTIONS, { rows });
     return rows.length;
   }
 
   /** Host records: names, and the addresses of each namespace (replaced as a whole by a newer record). */
   async upsertHosts(tx: ManagedTransaction, rows: HostRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await tx.run(HOSTS, int64Params({ rows }));
+    await this.send(tx, HOSTS, int64Params({ rows }));
   }
 
   /** Listener records (a closed listener keeps its node with state 'closed'). */
   async upsertListeners(tx: ManagedTransaction, rows: ListenerRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await tx.run(LISTENER_UPSERT, int64Params({ rows }));
+    await this.send(tx, LISTENER_UPSERT, int64Params({ rows }));
   }
 
   /** Heartbeats: the collector's health on its Host. */
   async upsertHeartbeats(tx: ManagedTransaction, rows: HeartbeatRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await tx.run(HEARTBEATS, int64Params({ rows }));
+    await this.send(tx, HEARTBEATS, int64Params({ rows }));
   }
 
   /** Pod metadata (namespace, name, owning workload) from an orchestrator source. */
   async upsertPodMetadata(tx: ManagedTransaction, rows: PodMetadataRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await tx.run(POD_METADATA, { rows });
+    await this.send(tx, POD_METADATA, { rows });
   }
 }
 

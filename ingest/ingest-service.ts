@@ -123,8 +123,6 @@ export class IngestService extends EventEmitter {
   private queuedRecords = 0;
   /** Notified whenever the writer takes batches from the queue (and when it stops). */
   private readonly drained = new Signal();
-  /** Resolves once Neo4j has planned the statements (or failed to: then transactions plan them). */
-  private warmedUp: Promise<void> = Promise.resolve();
   /** Batches being decoded, and a signal whenever one is done. */
   private decoding = 0;
   private readonly decoded = new Signal();
@@ -173,9 +171,8 @@ export class IngestService extends EventEmitter {
       if (r.applied.length) this.log.info(`graph schema migrated ${r.from} → ${r.to}`);
     }
     // Planning runs on the server while the group is joined and the first batches are fetched and
-    // decoded. The first transaction waits for it rather than have the same statements planned
-    // alongside.
-    this.warmedUp = this.warmUp();
+    // decoded; a transaction meanwhile sends each statement once it is planned (GraphWriter.send).
+    void this.warmUp();
     this.admin = this.kafka.admin();
     await this.admin.connect();
     if (this.options.createTopics ?? true) await this.ensureTopics();
@@ -406,7 +403,6 @@ export class IngestService extends EventEmitter {
   /** Applies the queue, one transaction after another, each taking whatever is queued (up to the bound). */
   private async writeQueued(): Promise<void> {
     while (this.running && this.queue.length > 0) {
-      await this.warmedUp;
       // kafkajs hands over a fetch's batches one after another: let the ones being decoded join
       // this transaction (a connection's two ends are often on two partitions of one fetch), for
       // a moment at most (a decode may be waiting to send a dead letter to an unreachable Kafka).

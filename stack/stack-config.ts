@@ -31,7 +31,7 @@ export interface StackConfig {
     boltPort: number;
     /** HTTP port serving the API and Neo4j Browser at /browser/ (NETTOPO_NEO4J_HTTP_PORT). @defaultValue 7474 */
     httpPort: number;
-    /** JVM heap, -Xms and -Xmx (NETTOPO_NEO4J_HEAP). @defaultValue '512m' */
+    /** JVM heap, -Xms and -Xmx (NETTOPO_NEO4J_HEAP). @defaultValue '1g' */
     heap: string;
     /** Page cache (NETTOPO_NEO4J_PAGECACHE). @defaultValue '128m' */
     pageCache: string;
@@ -106,7 +106,7 @@ export function stackConfig(
     neo4j: {
       boltPort: port('NETTOPO_NEO4J_BOLT_PORT', overrides.neo4jBoltPort ?? env.NETTOPO_NEO4J_BOLT_PORT, 7687),
       httpPort: port('NETTOPO_NEO4J_HTTP_PORT', overrides.neo4jHttpPort ?? env.NETTOPO_NEO4J_HTTP_PORT, 7474),
-      heap: size('NETTOPO_NEO4J_HEAP', overrides.neo4jHeap ?? env.NETTOPO_NEO4J_HEAP, '512m'),
+      heap: size('NETTOPO_NEO4J_HEAP', overrides.neo4jHeap ?? env.NETTOPO_NEO4J_HEAP, '1g'),
       pageCache: overrides.neo4jPageCache ?? env.NETTOPO_NEO4J_PAGECACHE ?? '128m',
       user: env.NETTOPO_NEO4J_USER || 'neo4j',
       password: env.NETTOPO_NEO4J_PASSWORD || 'nettopo-dev',

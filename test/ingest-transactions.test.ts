@@ -3,6 +3,7 @@ import type { Driver } from 'neo4j-driver';
 import type { TopicMessage } from '../contract';
 import { createGraphDriver } from '../graph-schema';
 import { IngestService, type TransactionResult } from '../ingest';
+import { GraphWriter } from '../ingest/graph-writer';
 import { toNumber } from '../ingest/neo4j-params';
 import { cleanUp, edgeTotals, hex, IngestScenario, produce } from './helpers/ingest-scenario';
 
@@ -87,6 +88,49 @@ describe('ingest: transactions', function () {
     } finally {
       await ingest.stop();
       await cleanUp(driver, s, prefix, [group]);
+    }
+  });
+
+  it('when a transaction runs while the statements are still being planned, then its statements wait and run in the order sent', async () => {
+    const hostId = `test-${hex(8)}`;
+    const addr = `198.19.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+    const writer = new GraphWriter();
+    // A cold plan cache, so that the warm-up is still planning when the transaction sends.
+    await driver.executeQuery('CALL db.clearQueryCaches()');
+    let planned = false;
+    const warmUp = writer
+      .warmUp(() => driver.session())
+      .then(() => {
+        planned = true;
+      });
+    const session = driver.session();
+    try {
+      const { owners, sentBeforePlanned } = await session.executeWrite(async (tx) => {
+        // Planned after the read below: held back, the write must still run first.
+        const hosts = writer.upsertHosts(tx, [
+          {
+            hostId,
+            hostname: 'h',
+            kernel: 'k',
+            collectorVersion: 'v',
+            observedAt: 1,
+            addresses: [{ key: `${hostId}/1/${addr}`, netns: 1, addr, prefixLength: 24, ifname: 'eth0' }],
+          },
+        ]);
+        const sentBeforePlanned = !planned;
+        const read = await writer.addressOwners(tx, [addr]);
+        await hosts;
+        return { owners: read, sentBeforePlanned };
+      });
+      await warmUp;
+      assert.ok(sentBeforePlanned, 'the warm-up had planned everything before the transaction sent');
+      assert.deepEqual(owners.get(addr), [{ hostId, netns: 1 }]);
+    } finally {
+      await session.close();
+      await driver.executeQuery(
+        'MATCH (n) WHERE (n:Host OR n:NetnsAddress) AND n.hostId = $hostId DETACH DELETE n',
+        { hostId },
+      );
     }
   });
 });

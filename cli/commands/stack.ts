@@ -32,7 +32,7 @@ function withStackOptions(cmd: Command): Command {
     )
     .addOption(new Option('--redis-port <port>', 'Redis port (default 6379)').argParser(portArg))
     .addOption(new Option('--kafka-heap <size>', 'Kafka JVM heap (default 512m)'))
-    .addOption(new Option('--neo4j-heap <size>', 'Neo4j JVM heap (default 512m)'))
+    .addOption(new Option('--neo4j-heap <size>', 'Neo4j JVM heap (default 1g)'))
     .addOption(new Option('--neo4j-pagecache <size>', 'Neo4j page cache (default 128m)'))
     .argument('[servers...]', `some of: ${SERVER_NAMES.join(', ')} (default: all)`);
 }
