@@ -93,7 +93,8 @@ describe('ingest: transactions', function () {
 
   it('when a transaction runs while the statements are still being planned, then its statements wait and run in the order sent', async () => {
     const hostId = `test-${hex(8)}`;
-    const addr = `198.19.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+    // Documentation range, random: no other test's host (198.18/198.19) owns it.
+    const addr = `2001:db8:${hex(2)}:${hex(2)}::1`;
     const writer = new GraphWriter();
     // A cold plan cache, so that the warm-up is still planning when the transaction sends.
     await driver.executeQuery('CALL db.clearQueryCaches()');
