@@ -1,7 +1,10 @@
 import type { Resolver } from 'avsc';
 import type { IHeaders } from 'kafkajs';
 import type { ContractSchema } from './contract-schema';
+import type { FlowRecord } from '../collector/flow-record';
 import { InvalidRecordError, MalformedRecordError, UnknownSchemaError } from './errors';
+import { flowFromAvro } from './flow-conversion';
+import { FLOW_READER_SCHEMA, FlowReadError, FlowReader } from './flow-reader';
 import { SchemaCatalog } from './schema-catalog';
 import { topicOf } from './topics';
 import type { ContractRecords, RecordKind } from './types.generated';
@@ -55,6 +58,7 @@ export class Codec {
   private readonly withFingerprint: boolean;
   private readonly resolvers = new Map<string, Resolver>();
   private readonly headerSets = new Map<string, Readonly<Record<string, string>>>();
+  private readonly flowReader = new FlowReader();
 
   constructor(options: CodecOptions = {}) {
     this.catalog = options.catalog ?? SchemaCatalog.default();
@@ -106,6 +110,45 @@ export class Codec {
     headers: IHeaders | undefined,
     expectedKind?: RecordKind,
   ): DecodedRecord {
+    const writer = this.writerOf(value, headers, expectedKind);
+    const name = writer.name;
+    const reader = this.catalog.latest(writer.kind) as ContractSchema;
+    let record: unknown;
+    try {
+      record =
+        reader === writer
+          ? reader.type.fromBuffer(value as Buffer)
+          : reader.type.fromBuffer(value as Buffer, this.resolver(writer));
+    } catch (err) {
+      throw this.malformed(name, err);
+    }
+    return { kind: writer.kind, schema: name, record } as DecodedRecord;
+  }
+
+  /**
+   * Decodes a flow message straight into the collector's FlowRecord: what
+   * `flowFromAvro(decode(value, headers, 'flow').record)` gives, with the same errors. A message
+   * written with the reader schema goes through {@link FlowReader} (no avsc record in between).
+   */
+  decodeFlow(value: Buffer | null | undefined, headers: IHeaders | undefined): FlowRecord {
+    const writer = this.writerOf(value, headers, 'flow');
+    if (writer.fingerprint !== FLOW_READER_SCHEMA.fingerprint || this.catalog.latest('flow') !== writer) {
+      return flowFromAvro(this.decode(value, headers, 'flow').record);
+    }
+    try {
+      return this.flowReader.read(value as Buffer);
+    } catch (err) {
+      if (!(err instanceof FlowReadError)) throw err;
+      throw this.malformed(writer.name, err);
+    }
+  }
+
+  /** The schema that wrote a message, from its headers; throws what `decode` throws before decoding. */
+  private writerOf(
+    value: Buffer | null | undefined,
+    headers: IHeaders | undefined,
+    expectedKind: RecordKind | undefined,
+  ): ContractSchema {
     const name = this.header(headers, SCHEMA_HEADER);
     if (name === undefined)
       throw new UnknownSchemaError('missing-header', `message has no ${SCHEMA_HEADER} header`);
@@ -137,24 +180,18 @@ export class Codec {
         schema: name,
       });
     }
-    const reader = this.catalog.latest(writer.kind) as ContractSchema;
-    let record: unknown;
-    try {
-      record =
-        reader === writer
-          ? reader.type.fromBuffer(value)
-          : reader.type.fromBuffer(value, this.resolver(writer));
-    } catch (err) {
-      throw new MalformedRecordError(
-        'malformed-record',
-        `${name} value does not decode: ${(err as Error).message}`,
-        {
-          schema: name,
-          cause: err,
-        },
-      );
-    }
-    return { kind: writer.kind, schema: name, record } as DecodedRecord;
+    return writer;
+  }
+
+  private malformed(name: string, err: unknown): MalformedRecordError {
+    return new MalformedRecordError(
+      'malformed-record',
+      `${name} value does not decode: ${(err as Error).message}`,
+      {
+        schema: name,
+        cause: err,
+      },
+    );
   }
 
   private write(schema: ContractSchema, record: unknown): EncodedMessage {

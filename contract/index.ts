@@ -3,6 +3,7 @@ export * from './contract-schema';
 export * from './dead-letter';
 export * from './errors';
 export * from './flow-conversion';
+export * from './flow-reader';
 export * from './ids';
 export * from './ip-address';
 export * from './schema-catalog';

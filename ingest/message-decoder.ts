@@ -1,5 +1,5 @@
 import type { IHeaders } from 'kafkajs';
-import { Codec, flowFromAvro, InvalidRecordError, type CollectorKind } from '../contract';
+import { Codec, InvalidRecordError, type CollectorKind } from '../contract';
 import type { DecodedMessage } from './decoded-message';
 
 /** A Kafka message as the decoder needs it. */
@@ -26,10 +26,9 @@ export class MessageDecoder {
   decode(kind: CollectorKind, m: RawMessage): DecodeOutcome {
     const offset = Number(m.offset);
     try {
-      const { record } = this.codec.decode(m.value, m.headers, kind);
       switch (kind) {
         case 'flow': {
-          const flow = flowFromAvro(record as never);
+          const flow = this.codec.decodeFlow(m.value, m.headers);
           if (
             flow.localPort > MAX_PORT ||
             flow.remotePort > MAX_PORT ||
@@ -44,8 +43,10 @@ export class MessageDecoder {
             throw new InvalidRecordError('invalid-record', 'negative counter in a flow record');
           return { ok: true, message: { offset, kind, record: flow } };
         }
-        default:
+        default: {
+          const { record } = this.codec.decode(m.value, m.headers, kind);
           return { ok: true, message: { offset, kind, record } as DecodedMessage };
+        }
       }
     } catch (error) {
       return { ok: false, error };
