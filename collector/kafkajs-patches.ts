@@ -1,10 +1,16 @@
 /**
- * The two kafkajs 2.2.4 fast paths of the producer, loaded before kafkajs (import this module
- * first wherever kafkajs' producer may be loaded): linear per-partition grouping and the
- * single-allocation record encoder. Each module says what it replaces and why.
+ * The kafkajs 2.2.4 fast paths, loaded before kafkajs sends or fetches (import this module first
+ * wherever kafkajs may be loaded): for the producer, linear per-partition grouping and the
+ * single-allocation record encoder; for the consumer, the record decoder without `Long`
+ * arithmetic. Each module says what it replaces and why.
  */
 import { linearGroupingApplied } from './kafkajs-linear-grouping';
 import { fastRecordApplied } from './kafkajs-fast-record';
+import { fastRecordDecoderApplied } from './kafkajs-fast-record-decoder';
 
-/** Which of the patches took effect (false: kafkajs' producer was loaded before them). */
-export const kafkajsPatches = { linearGrouping: linearGroupingApplied, fastRecord: fastRecordApplied };
+/** Which of the patches took effect (false: kafkajs had loaded what they replace before them). */
+export const kafkajsPatches = {
+  linearGrouping: linearGroupingApplied,
+  fastRecord: fastRecordApplied,
+  fastRecordDecoder: fastRecordDecoderApplied,
+};

@@ -1,3 +1,4 @@
+import { kafkajsPatches } from '../collector/kafkajs-patches'; // before kafkajs: see the module
 import { EventEmitter } from 'node:events';
 import {
   Kafka,
@@ -166,6 +167,10 @@ export class IngestService extends EventEmitter {
 
   /** Migrates the graph schema (unless told not to), creates missing topics, joins the group and starts consuming. */
   async start(): Promise<void> {
+    if (!kafkajsPatches.fastRecordDecoder)
+      this.log.debug(
+        `kafkajs decoded a fetch before its patches (${JSON.stringify(kafkajsPatches)}): consuming costs more CPU`,
+      );
     if (this.options.migrate ?? true) {
       const r = await new SchemaMigrator(this.driver, { database: this.database }).migrate();
       if (r.applied.length) this.log.info(`graph schema migrated ${r.from} → ${r.to}`);

@@ -6,16 +6,24 @@ import { strict as assert } from 'node:assert';
 import { createRequire } from 'node:module';
 import { kafkajsPatches } from '../collector/kafkajs-patches';
 import { fastRecordEncoder, kafkajsRecordEncoder, type RecordArgs } from '../collector/kafkajs-fast-record';
+import {
+  fastRecordDecoder,
+  kafkajsRecordDecoder,
+  type BatchContext,
+  type DecoderLike,
+} from '../collector/kafkajs-fast-record-decoder';
 
 describe('transport: kafkajs fast paths', () => {
   const { original, encoderPrototype } = kafkajsRecordEncoder();
   const fast = fastRecordEncoder(original, encoderPrototype);
 
-  it('when the collector loads kafkajs, then both patches are in effect', () => {
-    assert.deepEqual(kafkajsPatches, { linearGrouping: true, fastRecord: true });
+  it('when the collector or the ingest loads kafkajs, then every patch is in effect', () => {
+    assert.deepEqual(kafkajsPatches, { linearGrouping: true, fastRecord: true, fastRecordDecoder: true });
     const local = createRequire(require.resolve('kafkajs'));
     const installed = local('./src/protocol/recordBatch/record/v0') as { original?: unknown };
     assert.equal(installed.original, original);
+    const decoder = local('./src/protocol/recordBatch/record/v0/decoder') as { original?: unknown };
+    assert.equal(decoder.original, kafkajsRecordDecoder());
   });
 
   it('when records of every shape are encoded, then the fast encoder writes the same bytes as kafkajs', () => {
@@ -110,5 +118,125 @@ describe('transport: kafkajs fast paths', () => {
       );
     }
     assert.deepEqual(group({ topic: 't', partitionMetadata: [], messages, partitioner: () => 0 }), {});
+  });
+
+  describe('the record decoder', () => {
+    const kafkajsDecode = kafkajsRecordDecoder();
+    const fastDecode = fastRecordDecoder(kafkajsDecode);
+    const Decoder = createRequire(require.resolve('kafkajs'))('./src/protocol/decoder') as new (
+      b: Buffer,
+    ) => DecoderLike;
+
+    /** A record's bytes as the batch decoder hands them over: kafkajs' encoding without its length. */
+    const recordBytes = (args: RecordArgs): Buffer => {
+      const encoded = original({ ...args }).buffer;
+      let at = 0;
+      while (encoded[at] & 0x80) at++;
+      return encoded.subarray(at + 1);
+    };
+    /** What a decoder gives for some bytes: the record and where it stopped, or the error. */
+    const outcome = (decode: typeof fastDecode, bytes: Buffer, context?: BatchContext): unknown => {
+      const decoder = new Decoder(bytes);
+      try {
+        const record = decode(decoder, context) as Record<string, unknown>;
+        // Same properties in the same order, headers too (deepEqual alone ignores order).
+        const order = [Object.keys(record), Object.keys(record.headers as object)];
+        return { record, order, offset: decoder.offset };
+      } catch (err) {
+        return { error: `${(err as Error).name}: ${(err as Error).message}` };
+      }
+    };
+    const contexts: (BatchContext | undefined)[] = [
+      { firstOffset: '0', firstTimestamp: '1764000000000', magicByte: 2, timestampType: 0 },
+      { firstOffset: '18446744', firstTimestamp: '-1', magicByte: 2, isControlBatch: true },
+      { firstOffset: '9007199254740990', firstTimestamp: '1764000000000', magicByte: 2 }, // sums beyond 2^53
+      { firstOffset: '9223372036854775807', firstTimestamp: '9223372036854775000', magicByte: 2 },
+      { firstOffset: '5', firstTimestamp: '7', timestampType: 1, maxTimestamp: '1764000000999' },
+      { firstOffset: '5', firstTimestamp: '7', timestampType: 1, maxTimestamp: '' },
+      undefined,
+    ];
+    const shapes: RecordArgs[] = [
+      { key: null, value: null },
+      {
+        key: 'host-1',
+        value: Buffer.alloc(70, 7),
+        headers: { 'nettopo-schema': 'flow.v1', 'nettopo-schema-fp': 'e304b9831be5400c' },
+      },
+      { key: 'é✓'.repeat(40), value: 'ü'.repeat(100), headers: { a: ['x', Buffer.from('y'), ''] } },
+      { key: '', value: Buffer.alloc(300, 1), headers: { toString: 'shadowed', constructor: ['1', '2'] } },
+      { key: 'k', value: 'v', headers: JSON.parse('{"__proto__": "x", "b": "y"}') as Record<string, string> }, // an own __proto__
+    ];
+    const deltas: [number, number][] = [
+      [0, 0],
+      [1, -1],
+      [63, 64],
+      [8191, -8192],
+      [2 ** 27, 2 ** 40],
+      [2 ** 28, -(2 ** 48)], // offset delta beyond the fast path's 4 bytes, timestamp beyond 7
+      [2 ** 31 - 1, 2 ** 51 + 1],
+    ];
+
+    it('when records of every shape are decoded, then the fast decoder gives what kafkajs gives', () => {
+      let cases = 0;
+      let errors = 0;
+      for (const context of contexts)
+        for (const shape of shapes)
+          for (const [offsetDelta, timestampDelta] of deltas) {
+            const bytes = recordBytes({ ...shape, offsetDelta, timestampDelta });
+            const want = outcome(kafkajsDecode, bytes, context);
+            if ('error' in (want as object)) errors++; // kafkajs needs a batch context
+            assert.deepEqual(
+              outcome(fastDecode, bytes, context),
+              want,
+              JSON.stringify({ shape, context, offsetDelta }),
+            );
+            cases++;
+          }
+      assert.equal(cases, 7 * 5 * 7);
+      assert.equal(errors, 5 * 7);
+      // A header whose key is null (-1): kafkajs names the property "null".
+      const nullKey = Buffer.from([0, 0, 0, 2, 0x61, 2, 0x62, 2, 1, 2, 0x78]);
+      assert.deepEqual(
+        outcome(fastDecode, nullKey, contexts[0]),
+        outcome(kafkajsDecode, nullKey, contexts[0]),
+      );
+      assert.deepEqual(
+        Object.keys(
+          (outcome(fastDecode, nullKey, contexts[0]) as { record: { headers: object } }).record.headers,
+        ),
+        ['null'],
+      );
+    });
+
+    it('when records are truncated or corrupted, then the fast decoder gives what kafkajs gives, errors included', () => {
+      let seed = 7;
+      const next = (): number => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed / 2 ** 31;
+      };
+      let cases = 0;
+      // ASCII-only records with one-byte varints: a corrupted byte read as a header count then
+      // makes at most a two-byte varint, so kafkajs' own decoder does not loop for 2^27 headers.
+      for (const shape of [shapes[0], shapes[1], shapes[3]])
+        for (const [offsetDelta, timestampDelta] of deltas.slice(0, 3)) {
+          const bytes = recordBytes({ ...shape, offsetDelta, timestampDelta });
+          for (let n = 0; n < bytes.length; n++) {
+            const cut = Buffer.from(bytes.subarray(0, n));
+            assert.deepEqual(
+              outcome(fastDecode, cut, contexts[0]),
+              outcome(kafkajsDecode, cut, contexts[0]),
+              `cut ${n}`,
+            );
+            cases++;
+          }
+          for (let k = 0; k < 200; k++) {
+            const bad = Buffer.from(bytes);
+            bad[Math.floor(next() * bad.length)] = Math.floor(next() * 256);
+            assert.deepEqual(outcome(fastDecode, bad, contexts[0]), outcome(kafkajsDecode, bad, contexts[0]));
+            cases++;
+          }
+        }
+      assert.ok(cases > 2_000, `${cases} cases`);
+    });
   });
 });
