@@ -52,99 +52,118 @@ function exactNumber(text: string | undefined): number | undefined {
   return Number.isSafeInteger(n) && String(n) === text ? n : undefined;
 }
 
+/** A cursor over one record's bytes (methods, not closures: nothing is allocated per record). */
+class Cursor {
+  buf: Buffer = Buffer.alloc(0);
+  pos = 0;
+
+  /** A zigzag varint of at most VARINT_BYTES; NaN when longer or past the end. */
+  varint(): number {
+    const buf = this.buf;
+    let raw = 0;
+    for (let i = 0; i < VARINT_BYTES; i++) {
+      if (this.pos >= buf.length) return NaN;
+      const b = buf[this.pos++];
+      raw |= (b & 0x7f) << (7 * i);
+      if (b < 0x80) return (raw >>> 1) ^ -(raw & 1);
+    }
+    return NaN;
+  }
+
+  /** A zigzag varlong of at most VARLONG_BYTES; NaN when longer or past the end. */
+  varlong(): number {
+    const buf = this.buf;
+    let raw = 0;
+    let scale = 1;
+    for (let i = 0; i < VARLONG_BYTES; i++) {
+      if (this.pos >= buf.length) return NaN;
+      const b = buf[this.pos++];
+      raw += (b & 0x7f) * scale;
+      if (b < 0x80) return raw % 2 === 1 ? -(raw + 1) / 2 : raw / 2;
+      scale *= 128;
+    }
+    return NaN;
+  }
+
+  /** Varint-prefixed bytes as a view; null for -1; undefined when kafkajs would read them otherwise. */
+  bytes(): Buffer | null | undefined {
+    const length = this.varint();
+    if (length === -1) return null;
+    if (!(length >= 0) || this.pos + length > this.buf.length) return undefined;
+    this.pos += length;
+    return this.buf.subarray(this.pos - length, this.pos);
+  }
+
+  /** Varint-prefixed UTF-8 text; 'null' for -1 (kafkajs names such a header "null"); undefined as `bytes`. */
+  name(): string | undefined {
+    const length = this.varint();
+    if (length === -1) return 'null';
+    if (!(length >= 0) || this.pos + length > this.buf.length) return undefined;
+    this.pos += length;
+    return this.buf.toString('utf8', this.pos - length, this.pos);
+  }
+}
+
 /** Builds the fast decoder around kafkajs' own (`original`). */
 export function fastRecordDecoder(original: RecordDecoder): RecordDecoder {
   // The batch being decoded: its first offset and timestamp as numbers (undefined: not exact).
   let context: BatchContext | undefined;
   let firstOffset: number | undefined;
   let firstTimestamp: number | undefined;
+  const at = new Cursor();
 
   return function decodeRecord(decoder: DecoderLike, batchContext: BatchContext = {}): unknown {
-    const buf = decoder.buffer;
-    const start = decoder.offset;
-    let pos = start;
-    const slow = (): unknown => {
-      decoder.offset = start;
-      return original(decoder, batchContext);
-    };
-    /** A zigzag varint of at most VARINT_BYTES; NaN when longer or past the end. */
-    const varint = (): number => {
-      let raw = 0;
-      for (let i = 0; i < VARINT_BYTES; i++) {
-        if (pos >= buf.length) return NaN;
-        const b = buf[pos++];
-        raw |= (b & 0x7f) << (7 * i);
-        if (b < 0x80) return (raw >>> 1) ^ -(raw & 1);
-      }
-      return NaN;
-    };
-
     if (batchContext !== context) {
       context = batchContext;
       firstOffset = exactNumber(batchContext.firstOffset);
       firstTimestamp = exactNumber(batchContext.firstTimestamp);
     }
-    const { magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
-    if (pos >= buf.length) return slow();
-    const attributes = (buf[pos++] << 24) >> 24;
+    const record = read(decoder, batchContext);
+    return record === undefined ? original(decoder, batchContext) : record;
+  };
 
-    // Timestamp delta: a zigzag varlong.
-    let raw = 0;
-    let scale = 1;
-    let i = 0;
-    for (; i < VARLONG_BYTES; i++) {
-      if (pos >= buf.length) return slow();
-      const b = buf[pos++];
-      raw += (b & 0x7f) * scale;
-      scale *= 128;
-      if (b < 0x80) break;
-    }
-    if (i === VARLONG_BYTES) return slow();
-    const timestampDelta = raw % 2 === 1 ? -(raw + 1) / 2 : raw / 2;
+  /** The record, decoder.offset moved past it; undefined (decoder untouched) when kafkajs must read it. */
+  function read(decoder: DecoderLike, batchContext: BatchContext): object | undefined {
+    const { magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
+    const buf = decoder.buffer;
+    at.buf = buf;
+    at.pos = decoder.offset;
+    if (at.pos >= buf.length) return undefined;
+    const attributes = (buf[at.pos++] << 24) >> 24;
+
+    const timestampDelta = at.varlong();
+    if (Number.isNaN(timestampDelta)) return undefined;
     let timestamp: string;
     if (timestampType === LOG_APPEND_TIME && maxTimestamp) {
       timestamp = maxTimestamp;
     } else {
       if (firstTimestamp === undefined || !Number.isSafeInteger(firstTimestamp + timestampDelta))
-        return slow();
+        return undefined;
       timestamp = String(firstTimestamp + timestampDelta);
     }
 
-    const offsetDelta = varint();
+    const offsetDelta = at.varint();
     if (
       Number.isNaN(offsetDelta) ||
       firstOffset === undefined ||
       !Number.isSafeInteger(firstOffset + offsetDelta)
     )
-      return slow();
+      return undefined;
     const offset = String(firstOffset + offsetDelta);
 
-    const bytes = (): Buffer | null | undefined => {
-      const length = varint();
-      if (length === -1) return null;
-      if (!(length >= 0) || pos + length > buf.length) return undefined;
-      pos += length;
-      return buf.subarray(pos - length, pos);
-    };
-    const key = bytes();
-    if (key === undefined) return slow();
-    const value = bytes();
-    if (value === undefined) return slow();
+    const key = at.bytes();
+    if (key === undefined) return undefined;
+    const value = at.bytes();
+    if (value === undefined) return undefined;
 
-    const count = varint();
-    if (!(count >= -1)) return slow();
+    const count = at.varint();
+    if (!(count >= -1)) return undefined;
     const headers: Record<string, unknown> = {};
     for (let h = 0; h < count; h++) {
-      const nameLength = varint();
-      if (!(nameLength >= -1) || pos + nameLength > buf.length) return slow();
-      let name = 'null'; // kafkajs reads a null header key and uses it as a property name
-      if (nameLength >= 0) {
-        name = buf.toString('utf8', pos, pos + nameLength);
-        pos += nameLength;
-      }
-      if (name === '__proto__') return slow();
-      const headerValue = bytes();
-      if (headerValue === undefined) return slow();
+      const name = at.name();
+      if (name === undefined || name === '__proto__') return undefined;
+      const headerValue = at.bytes();
+      if (headerValue === undefined) return undefined;
       const before = headers[name];
       headers[name] =
         before === undefined
@@ -153,7 +172,7 @@ export function fastRecordDecoder(original: RecordDecoder): RecordDecoder {
             ? before.concat([headerValue])
             : [before, headerValue];
     }
-    decoder.offset = pos;
+    decoder.offset = at.pos;
     return {
       magicByte,
       attributes,
@@ -165,7 +184,7 @@ export function fastRecordDecoder(original: RecordDecoder): RecordDecoder {
       isControlRecord: isControlBatch,
       batchContext,
     };
-  };
+  }
 }
 
 /** kafkajs' own record decoder (also when patched): for tests. */
