@@ -17,6 +17,7 @@
  * decoder loads it), so this takes effect whenever it is imported before the first fetch.
  * {@link fastRecordDecoderApplied} says whether it took effect.
  */
+import { LastText, utf8Text } from '../common/last-text';
 import { kafkajsRequire } from './kafkajs-internals';
 
 /** What kafkajs' record decoder reads from: its `Decoder` over one record's bytes. */
@@ -94,14 +95,21 @@ class Cursor {
     return this.buf.subarray(this.pos - length, this.pos);
   }
 
-  /** Varint-prefixed UTF-8 text; 'null' for -1 (kafkajs names such a header "null"); undefined as `bytes`. */
-  name(): string | undefined {
+  /**
+   * The `index`th header's name: varint-prefixed UTF-8 text; 'null' for -1 (kafkajs names such a
+   * header "null"); undefined as `bytes`. Records of a stream carry the same headers in the same
+   * order: the text is made once per header position.
+   */
+  name(index: number): string | undefined {
     const length = this.varint();
     if (length === -1) return 'null';
     if (!(length >= 0) || this.pos + length > this.buf.length) return undefined;
     this.pos += length;
-    return this.buf.toString('utf8', this.pos - length, this.pos);
+    const names = this.names[index] ?? (this.names[index] = new LastText(64));
+    return names.get(this.buf, this.pos - length, this.pos, utf8Text);
   }
+
+  private readonly names: LastText[] = [];
 }
 
 /** Builds the fast decoder around kafkajs' own (`original`). */
@@ -160,7 +168,7 @@ export function fastRecordDecoder(original: RecordDecoder): RecordDecoder {
     if (!(count >= -1)) return undefined;
     const headers: Record<string, unknown> = {};
     for (let h = 0; h < count; h++) {
-      const name = at.name();
+      const name = at.name(h);
       if (name === undefined || name === '__proto__') return undefined;
       const headerValue = at.bytes();
       if (headerValue === undefined) return undefined;

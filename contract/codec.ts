@@ -2,6 +2,7 @@ import type { Resolver } from 'avsc';
 import type { IHeaders } from 'kafkajs';
 import type { ContractSchema } from './contract-schema';
 import type { FlowRecord } from '../collector/flow-record';
+import { LastText, utf8Text } from '../common/last-text';
 import { InvalidRecordError, MalformedRecordError, UnknownSchemaError } from './errors';
 import { flowFromAvro } from './flow-conversion';
 import { FLOW_READER_SCHEMA, FlowReadError, FlowReader } from './flow-reader';
@@ -59,6 +60,8 @@ export class Codec {
   private readonly resolvers = new Map<string, Resolver>();
   private readonly headerSets = new Map<string, Readonly<Record<string, string>>>();
   private readonly flowReader = new FlowReader();
+  /** The last value of each header read (every message of a stream carries the same ones). */
+  private readonly headerTexts = new Map<string, LastText>();
 
   constructor(options: CodecOptions = {}) {
     this.catalog = options.catalog ?? SchemaCatalog.default();
@@ -252,6 +255,9 @@ export class Codec {
         'missing-header',
         `header ${key} is repeated ${(raw as unknown[]).length} times`,
       );
-    return typeof one === 'string' ? one : one.toString('utf8');
+    if (typeof one === 'string') return one;
+    let last = this.headerTexts.get(key);
+    if (!last) this.headerTexts.set(key, (last = new LastText(64)));
+    return last.get(one, 0, one.length, utf8Text);
   }
 }

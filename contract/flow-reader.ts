@@ -1,4 +1,5 @@
 import type { FlowRecord } from '../collector/flow-record';
+import { LastText, utf8Text } from '../common/last-text';
 import { uuidFromBytes } from './ids';
 import { ipFromBytes } from './ip-address';
 
@@ -31,42 +32,8 @@ const FAMILIES = [4, 6] as const;
 const SAFE_LONG = 9007199254740990;
 const V4_CACHE_LIMIT = 4096;
 
-/** The text made from the last bytes seen in one field, and those bytes. */
-class LastText {
-  private readonly bytes: Buffer;
-  private length = -1;
-  private text = '';
-
-  constructor(maxBytes: number) {
-    this.bytes = Buffer.alloc(maxBytes);
-  }
-
-  get(
-    buf: Buffer,
-    start: number,
-    end: number,
-    make: (buf: Buffer, start: number, end: number) => string,
-  ): string {
-    const length = end - start;
-    if (length === this.length) {
-      let i = 0;
-      while (i < length && buf[start + i] === this.bytes[i]) i++;
-      if (i === length) return this.text;
-    }
-    this.text = make(buf, start, end);
-    if (length <= this.bytes.length) {
-      buf.copy(this.bytes, 0, start, end);
-      this.length = length;
-    } else {
-      this.length = -1;
-    }
-    return this.text;
-  }
-}
-
 const hexText = (buf: Buffer, start: number, end: number): string => buf.toString('hex', start, end);
 const uuidText = (buf: Buffer, start: number, end: number): string => uuidFromBytes(buf.subarray(start, end));
-const utf8Text = (buf: Buffer, start: number, end: number): string => buf.toString('utf8', start, end);
 const ipText = (buf: Buffer, start: number, end: number): string => ipFromBytes(buf.subarray(start, end));
 
 /** Reads flow.v1 Avro binary into FlowRecords. One reader per decoding thread (it keeps caches). */
