@@ -2,6 +2,7 @@ import net from 'node:net';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { connectionUrls, stackConfig } from '../stack/stack-config';
 import { installBoltChunking } from './bolt-chunking';
+import { installBoltPrimitives } from './bolt-primitives';
 
 /** Where and how to reach Neo4j. */
 export interface GraphConnection {
@@ -58,6 +59,7 @@ export function createGraphDriver(connection: GraphConnection = {}): Driver {
   const url = connection.url ?? connectionUrls(config).neo4jBolt;
   enableBoltTcpNoDelay(url);
   installBoltChunking();
+  installBoltPrimitives();
   return neo4j.driver(
     url,
     neo4j.auth.basic(connection.user ?? config.neo4j.user, connection.password ?? config.neo4j.password),
