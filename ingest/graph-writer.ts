@@ -15,6 +15,7 @@ import type {
   ProcessRow,
 } from './graph-rows';
 import { decodeContribution, decodeSlot, encodeContribution, encodeSlot } from './connection-state-codec';
+import { IngestError } from './errors';
 import { int64Params, toNumber } from './neo4j-params';
 
 /** Progress of one topic-partition for one consumer group, as stored in the graph. */
@@ -390,9 +391,20 @@ export class GraphWriter {
         hosts: ((r.get('hosts') as string[] | null) ?? []).join(' '),
         state: r.get('state') as string | null,
       };
-      if (stored.a) state.a = decodeSlot(stored.a);
-      if (stored.b) state.b = decodeSlot(stored.b);
-      if (stored.applied) state.applied = decodeContribution(stored.applied, state);
+      try {
+        if (stored.a) state.a = decodeSlot(stored.a);
+        if (stored.b) state.b = decodeSlot(stored.b);
+        if (stored.applied) state.applied = decodeContribution(stored.applied, state);
+      } catch (err) {
+        // Not a poison record (the record is fine) and not retriable: stop, lose nothing, say how to go on.
+        throw new IngestError(
+          `Connection ${JSON.stringify(key)} has a stored state this ingest cannot read (${(err as Error).message}); ` +
+            'it was written by an incompatible version of the ingest. Nothing of this batch was applied. ' +
+            'To start this connection over (its edges may then count it twice), delete the node in Neo4j: ' +
+            `MATCH (c:Connection {key: ${JSON.stringify(key)}}) DETACH DELETE c`,
+          { cause: err },
+        );
+      }
       this.stored.set(state, stored);
       out.set(key, state);
     }

@@ -1,5 +1,5 @@
 import { Neo4jError } from 'neo4j-driver';
-import { GraphUnavailableError, GraphWriteError } from './errors';
+import { GraphUnavailableError, GraphWriteError, IngestError } from './errors';
 
 const RETRIABLE_CODES = new Set([
   'ServiceUnavailable',
@@ -20,7 +20,7 @@ const CONNECTION_TROUBLE =
  * `TypeError` in the ingest's own code) is returned as it is: it is no reason to dead-letter data.
  */
 export function classifyNeo4jError(err: unknown): unknown {
-  if (err instanceof GraphUnavailableError || err instanceof GraphWriteError) return err;
+  if (err instanceof IngestError) return err; // sorted already, or the ingest's own (never Neo4j's)
   const e = err as { code?: string; message?: string; retriable?: boolean };
   const code = e?.code ?? '';
   const message = e?.message ?? String(err);

@@ -91,6 +91,32 @@ describe('ingest: transactions', function () {
     }
   });
 
+  it('when a Connection node holds a state this ingest cannot read, then locking it fails with an error that names the node and how to go on', async () => {
+    const key = `198.51.100.${hex(1)}:${hex(2)}|198.51.100.9:443`;
+    await driver.executeQuery('CREATE (:Connection {key: $key, a: $a, hosts: []})', {
+      key,
+      a: '\u0001binary',
+    });
+    const session = driver.session();
+    try {
+      await assert.rejects(
+        session.executeWrite((tx) => new GraphWriter().lockConnections(tx, [key])),
+        (err: Error) => {
+          assert.equal(err.name, 'IngestError');
+          assert.ok(err.message.includes(JSON.stringify(key)), err.message);
+          assert.match(err.message, /cannot read .*Nothing of this batch was applied/);
+          assert.ok(
+            err.message.endsWith(`MATCH (c:Connection {key: ${JSON.stringify(key)}}) DETACH DELETE c`),
+          );
+          return true;
+        },
+      );
+    } finally {
+      await session.close();
+      await driver.executeQuery('MATCH (c:Connection {key: $key}) DETACH DELETE c', { key });
+    }
+  });
+
   it('when a transaction runs while the statements are still being planned, then its statements wait and run in the order sent', async () => {
     const hostId = `test-${hex(8)}`;
     // Documentation range, random: no other test's host (198.18/198.19) owns it.
