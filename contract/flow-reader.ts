@@ -45,9 +45,12 @@ export class FlowReader {
   private readonly localV6 = new LastText(16);
   private readonly remoteV6 = new LastText(16);
   private readonly comms = new LastText(64);
-  private readonly containerIds = new LastText(64);
+  // One cache per union branch: a text id may have the same bytes as a binary one.
+  private readonly containerDigests = new LastText(32);
+  private readonly containerTexts = new LastText(64);
   private readonly runtimes = new LastText(32);
-  private readonly podUids = new LastText(64);
+  private readonly podIds = new LastText(16);
+  private readonly podTexts = new LastText(64);
   private readonly v4 = new Map<number, string>();
 
   /**
@@ -133,18 +136,17 @@ export class FlowReader {
       containerId:
         containerAt < 0
           ? null
-          : this.containerIds.get(
-              buf,
-              containerAt,
-              containerAt + containerLength,
-              containerBranch === 1 ? hexText : utf8Text,
-            ),
+          : containerBranch === 1
+            ? this.containerDigests.get(buf, containerAt, containerAt + 32, hexText)
+            : this.containerTexts.get(buf, containerAt, containerAt + containerLength, utf8Text),
       containerRuntime:
         runtimeAt < 0 ? null : this.runtimes.get(buf, runtimeAt, runtimeAt + runtimeLength, utf8Text),
       podUid:
         podAt < 0
           ? null
-          : this.podUids.get(buf, podAt, podAt + podLength, podBranch === 1 ? uuidText : utf8Text),
+          : podBranch === 1
+            ? this.podIds.get(buf, podAt, podAt + 16, uuidText)
+            : this.podTexts.get(buf, podAt, podAt + podLength, utf8Text),
       bytesSent,
       bytesReceived,
       retransmits,

@@ -104,6 +104,12 @@ function generator(seed: number): () => FlowRecord {
   };
 }
 
+/** The UUID whose 16 bytes are these 16 ASCII characters. */
+function uuidOf(text16: string): string {
+  const h = Buffer.from(text16).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 type Outcome = { record: FlowRecord } | { error: string };
 
 describe('contract: the flow reader', () => {
@@ -156,6 +162,18 @@ describe('contract: the flow reader', () => {
     const values = records.map((r) => codec.encode('flow', flowToAvro(r)).value);
     for (let round = 0; round < 3; round++)
       values.forEach((v, i) => assert.deepEqual(reader.read(v), records[i], `round ${round}, record ${i}`));
+  });
+
+  it('when a text id has the same bytes as the binary id before it, then each reads as its own kind', () => {
+    const reader = new FlowReader();
+    const ascii32 = '0123456789abcdef0123456789abcdef';
+    const ascii16 = 'static-pod-uid16';
+    const records = [
+      containerFlow({ containerId: Buffer.from(ascii32).toString('hex'), podUid: uuidOf(ascii16) }),
+      containerFlow({ containerId: ascii32, podUid: ascii16 }),
+    ];
+    for (const r of records)
+      assert.deepEqual(reader.read(codec.encode('flow', flowToAvro(r)).value), r, JSON.stringify(r));
   });
 
   it('when records are truncated at every length, then the reader refuses exactly what avsc refuses, with the same reason', () => {
