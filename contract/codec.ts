@@ -8,7 +8,7 @@ import { flowFromAvro } from './flow-conversion';
 import { FLOW_READER_SCHEMA, FlowReadError, FlowReader } from './flow-reader';
 import { SchemaCatalog } from './schema-catalog';
 import { topicOf } from './topics';
-import type { ContractRecords, RecordKind } from './types.generated';
+import type { ContractRecords, FlowV1, RecordKind } from './types.generated';
 
 /** Header naming the schema that wrote the message value: `<kind>.v<version>`, e.g. `flow.v1`. */
 export const SCHEMA_HEADER = 'nettopo-schema';
@@ -60,11 +60,15 @@ export class Codec {
   private readonly resolvers = new Map<string, Resolver>();
   private readonly headerSets = new Map<string, Readonly<Record<string, string>>>();
   private readonly flowReader = new FlowReader();
+  /** The flow schema FlowReader reads, when it is this catalog's reader schema (else undefined: avsc). */
+  private readonly flowReaderSchema: ContractSchema | undefined;
   /** The last value of each header read (every message of a stream carries the same ones). */
   private readonly headerTexts = new Map<string, LastText>();
 
   constructor(options: CodecOptions = {}) {
     this.catalog = options.catalog ?? SchemaCatalog.default();
+    const flow = this.catalog.latest('flow');
+    this.flowReaderSchema = flow?.fingerprint === FLOW_READER_SCHEMA.fingerprint ? flow : undefined;
     this.withFingerprint = options.fingerprint ?? true;
   }
 
@@ -114,18 +118,11 @@ export class Codec {
     expectedKind?: RecordKind,
   ): DecodedRecord {
     const writer = this.writerOf(value, headers, expectedKind);
-    const name = writer.name;
-    const reader = this.catalog.latest(writer.kind) as ContractSchema;
-    let record: unknown;
-    try {
-      record =
-        reader === writer
-          ? reader.type.fromBuffer(value as Buffer)
-          : reader.type.fromBuffer(value as Buffer, this.resolver(writer));
-    } catch (err) {
-      throw this.malformed(name, err);
-    }
-    return { kind: writer.kind, schema: name, record } as DecodedRecord;
+    return {
+      kind: writer.kind,
+      schema: writer.name,
+      record: this.read(writer, value as Buffer),
+    } as DecodedRecord;
   }
 
   /**
@@ -135,9 +132,7 @@ export class Codec {
    */
   decodeFlow(value: Buffer | null | undefined, headers: IHeaders | undefined): FlowRecord {
     const writer = this.writerOf(value, headers, 'flow');
-    if (writer.fingerprint !== FLOW_READER_SCHEMA.fingerprint || this.catalog.latest('flow') !== writer) {
-      return flowFromAvro(this.decode(value, headers, 'flow').record);
-    }
+    if (writer !== this.flowReaderSchema) return flowFromAvro(this.read(writer, value as Buffer) as FlowV1);
     try {
       return this.flowReader.read(value as Buffer);
     } catch (err) {
@@ -184,6 +179,18 @@ export class Codec {
       });
     }
     return writer;
+  }
+
+  /** A value in the reader schema's shape (avsc), written with `writer`. */
+  private read(writer: ContractSchema, value: Buffer): unknown {
+    const reader = this.catalog.latest(writer.kind) as ContractSchema;
+    try {
+      return reader === writer
+        ? reader.type.fromBuffer(value)
+        : reader.type.fromBuffer(value, this.resolver(writer));
+    } catch (err) {
+      throw this.malformed(writer.name, err);
+    }
   }
 
   private malformed(name: string, err: unknown): MalformedRecordError {

@@ -61,14 +61,15 @@ export class FlowReader {
   read(buf: Buffer): FlowRecord {
     this.buf = buf;
     this.pos = 0;
-    const hostAt = this.skip(16);
-    const runAt = this.skip(16);
+    const hostId = this.text(this.hostIds, hexText, 16);
+    const runId = this.text(this.runIds, uuidText, 16);
     const seq = this.long();
     const cookie = this.long();
     const netns = this.long();
     const role = this.symbol(ROLES, 'FlowRole');
     const state = this.symbol(STATES, 'FlowState');
     const family = this.symbol(FAMILIES, 'AddressFamily');
+    // Addresses are converted once the whole record is read: a bad length must not hide a truncation.
     const localLength = this.length();
     const localAt = this.skip(localLength);
     const localPort = this.int();
@@ -77,33 +78,23 @@ export class FlowReader {
     const remotePort = this.int();
     const pid = this.branch(2) === 0 ? 0 : this.int();
     const processStartTime = this.branch(2) === 0 ? 0 : this.long();
-    let commAt = -1;
-    let commLength = 0;
-    if (this.branch(2) === 1) {
-      commLength = this.length();
-      commAt = this.skip(commLength);
-    }
+    const comm = this.branch(2) === 0 ? '' : this.text(this.comms, utf8Text);
     const cgroupId = this.branch(2) === 0 ? 0 : this.long();
     const containerBranch = this.branch(3);
-    let containerLength = 0;
-    let containerAt = -1;
-    if (containerBranch !== 0) {
-      containerLength = containerBranch === 1 ? 32 : this.length();
-      containerAt = this.skip(containerLength);
-    }
-    let runtimeAt = -1;
-    let runtimeLength = 0;
-    if (this.branch(2) === 1) {
-      runtimeLength = this.length();
-      runtimeAt = this.skip(runtimeLength);
-    }
+    const containerId =
+      containerBranch === 0
+        ? null
+        : containerBranch === 1
+          ? this.text(this.containerDigests, hexText, 32)
+          : this.text(this.containerTexts, utf8Text);
+    const containerRuntime = this.branch(2) === 0 ? null : this.text(this.runtimes, utf8Text);
     const podBranch = this.branch(3);
-    let podLength = 0;
-    let podAt = -1;
-    if (podBranch !== 0) {
-      podLength = podBranch === 1 ? 16 : this.length();
-      podAt = this.skip(podLength);
-    }
+    const podUid =
+      podBranch === 0
+        ? null
+        : podBranch === 1
+          ? this.text(this.podIds, uuidText, 16)
+          : this.text(this.podTexts, utf8Text);
     const bytesSent = this.long();
     const bytesReceived = this.long();
     const retransmits = this.long();
@@ -117,8 +108,8 @@ export class FlowReader {
     if (this.pos < buf.length) throw new FlowReadError('trailing data');
 
     return {
-      hostId: this.hostIds.get(buf, hostAt, hostAt + 16, hexText),
-      runId: this.runIds.get(buf, runAt, runAt + 16, uuidText),
+      hostId,
+      runId,
       seq,
       cookie,
       netns,
@@ -131,22 +122,11 @@ export class FlowReader {
       remotePort,
       pid,
       processStartTime,
-      comm: commAt < 0 ? '' : this.comms.get(buf, commAt, commAt + commLength, utf8Text),
+      comm,
       cgroupId,
-      containerId:
-        containerAt < 0
-          ? null
-          : containerBranch === 1
-            ? this.containerDigests.get(buf, containerAt, containerAt + 32, hexText)
-            : this.containerTexts.get(buf, containerAt, containerAt + containerLength, utf8Text),
-      containerRuntime:
-        runtimeAt < 0 ? null : this.runtimes.get(buf, runtimeAt, runtimeAt + runtimeLength, utf8Text),
-      podUid:
-        podAt < 0
-          ? null
-          : podBranch === 1
-            ? this.podIds.get(buf, podAt, podAt + 16, uuidText)
-            : this.podTexts.get(buf, podAt, podAt + podLength, utf8Text),
+      containerId,
+      containerRuntime,
+      podUid,
       bytesSent,
       bytesReceived,
       retransmits,
@@ -157,6 +137,16 @@ export class FlowReader {
       observedAt,
       preexisting,
     };
+  }
+
+  /** A fixed (`size` bytes) or length-prefixed field's text, through its cache. */
+  private text(
+    cache: LastText,
+    make: (buf: Buffer, start: number, end: number) => string,
+    size = this.length(),
+  ): string {
+    const at = this.skip(size);
+    return cache.get(this.buf, at, at + size, make);
   }
 
   /** A zigzag varint, as avsc reads it (float arithmetic beyond 28 bits); past the end reads 0. */

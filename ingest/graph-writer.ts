@@ -44,6 +44,15 @@ interface StoredConnection {
  * plan serves every batch (each row is an index seek, whatever their number).
  */
 
+/** Runs a statement with its parameters as `$batch` (see above). */
+function run(
+  tx: Pick<ManagedTransaction, 'run'>,
+  query: string,
+  params: Record<string, unknown>,
+): Promise<QueryResult> {
+  return tx.run(query, { batch: params }) as unknown as Promise<QueryResult>;
+}
+
 const NODE_KEYS: Record<string, string> = {
   Process: 'key',
   Container: 'containerId',
@@ -253,9 +262,9 @@ MERGE (w:Workload {key: m.namespace + '/' + m.workloadKind + '/' + m.workloadNam
 MERGE (p)-[:OWNED_BY]->(w)`;
 
 /*
- * Every statement of the ingest with parameters to plan it by (see `GraphWriter.warmUp`): one row
- * of the right type each, since Neo4j caches a plan per parameter type and an empty list is not a
- * list of maps. The rows name a key no collector sends (`~`) and the transaction is rolled back.
+ * Every statement of the ingest with parameters to plan it by (see `GraphWriter.warmUp`): one
+ * placeholder row each, shaped like the real ones. The rows name a key no collector sends (`~`)
+ * and the transaction is rolled back.
  */
 const W = '~';
 const STATEMENTS: [string, Record<string, unknown>][] = [
@@ -312,7 +321,7 @@ export class GraphWriter {
       const tx = session.beginTransaction();
       try {
         for (const [query, params] of STATEMENTS) {
-          await tx.run(query, { batch: int64Params(params) });
+          await run(tx, query, int64Params(params));
           finish(query);
         }
       } finally {
@@ -330,13 +339,12 @@ export class GraphWriter {
    */
   private send(tx: ManagedTransaction, query: string, params: Record<string, unknown>): Promise<QueryResult> {
     const planned = this.planning.get(query);
-    if (!planned && this.heldCount === 0)
-      return tx.run(query, { batch: params }) as unknown as Promise<QueryResult>;
+    if (!planned && this.heldCount === 0) return run(tx, query, params);
     this.heldCount += 1;
     let result: Promise<QueryResult> | undefined;
     const sent = Promise.all([this.held, planned]).then(() => {
       this.heldCount -= 1;
-      result = tx.run(query, { batch: params }) as unknown as Promise<QueryResult>;
+      result = run(tx, query, params);
     });
     this.held = sent.catch(() => undefined);
     return sent.then(() => result as Promise<QueryResult>);
