@@ -14,14 +14,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
-import {
-  CollectorPublisher,
-  Enricher,
-  FlowCollector,
-  KafkaSink,
-  kafkaClientConfig,
-  kafkaSettings,
-} from '../collector';
+import { CollectorPublisher, Enricher, FlowCollector } from '../collector';
+import { KafkaSink, kafkaClientConfig, kafkaSettings } from '../kafka';
 import { connectionUrls } from '../stack/stack-config';
 import { SocketHolder } from '../test/helpers/socket-holder';
 

@@ -6,7 +6,7 @@
 import { Type } from 'avsc';
 import { cpus } from 'node:os';
 import { gzipSync } from 'node:zlib';
-import type { FlowRecord } from '../collector/flow-record';
+import type { FlowRecord } from '../contract/flow-record';
 import { Codec, SchemaCatalog, flowFromAvro, flowToAvro, type FlowV1 } from '../contract';
 import { containerFlow, hostFlow } from '../test/contract-samples';
 

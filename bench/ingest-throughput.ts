@@ -20,7 +20,7 @@
  * host ids and topic prefixes, and removed at the end.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import type { FlowRecord } from '../collector/flow-record';
+import type { FlowRecord } from '../contract/flow-record';
 import { Codec, flowToAvro, TOPICS, topicConfigEntries, type TopicMessage } from '../contract';
 import { createGraphDriver } from '../graph-schema';
 import { IngestService, type TransactionResult } from '../ingest';

@@ -13,13 +13,13 @@
  * Run: `npx tsx bench/transport-throughput.ts [records]` (default 200000); `BENCH_ONLY=avro+gzip,…`
  * picks rows, `BENCH_BATCH` sets the batch size.
  */
-import { kafkajsPatches } from '../collector/kafkajs-patches'; // before kafkajs
+import { kafkajsPatches } from '../patches/kafkajs'; // before kafkajs
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { Kafka, logLevel } from 'kafkajs';
-import type { FlowRecord } from '../collector/flow-record';
-import { BoundedBuffer, KafkaSink, kafkaClientConfig, kafkaSettings } from '../collector';
+import type { FlowRecord } from '../contract/flow-record';
+import { BoundedBuffer, KafkaSink, kafkaClientConfig, kafkaSettings } from '../kafka';
 import { Codec, flowToAvro, TOPICS, type TopicMessage } from '../contract';
 import { connectionUrls } from '../stack/stack-config';
 import { containerFlow, hostFlow } from '../test/contract-samples';

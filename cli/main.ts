@@ -3,7 +3,7 @@
  * The `nettopo` command line. Each command lives in its own module under cli/commands and
  * registers itself on the program; every command has --help.
  */
-import '../collector/kafkajs-patches'; // before anything loads kafkajs: see the module
+import '../patches/kafkajs'; // before anything loads kafkajs: see the module
 import { Command } from 'commander';
 import { packageVersion, toNettopoError } from '../common';
 import { commands } from './commands';

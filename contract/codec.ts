@@ -1,7 +1,7 @@
 import type { Resolver } from 'avsc';
 import type { IHeaders } from 'kafkajs';
 import type { ContractSchema } from './contract-schema';
-import type { FlowRecord } from '../collector/flow-record';
+import type { FlowRecord } from './flow-record';
 import { LastText, utf8Text } from '../common/last-text';
 import { InvalidRecordError, MalformedRecordError, UnknownSchemaError } from './errors';
 import { flowFromAvro } from './flow-conversion';

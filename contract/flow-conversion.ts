@@ -1,4 +1,4 @@
-import type { FlowRecord } from '../collector/flow-record';
+import type { FlowRecord } from './flow-record';
 import { InvalidRecordError } from './errors';
 import {
   containerIdFromAvro,

@@ -1,4 +1,4 @@
-import type { FlowRecord } from '../collector/flow-record';
+import type { FlowRecord } from './flow-record';
 import { LastText, utf8Text } from '../common/last-text';
 import { uuidFromBytes } from './ids';
 import { ipFromBytes } from './ip-address';

@@ -10,3 +10,5 @@ export * from './schema-catalog';
 export * from './topic-spec';
 export * from './topics';
 export * from './types.generated';
+export * from './flow-record';
+export * from './record-sink';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Consumer, Kafka, type KafkaMessage } from 'kafkajs';
 import { createLogger } from '../common/log';
 import { ALL_TOPICS, Codec, ContractError, type DecodedRecord, type RecordKind } from '../contract';
-import { kafkaClientConfig, type KafkaSettings } from '../collector/kafka-config';
+import { kafkaClientConfig, type KafkaSettings } from '../kafka/kafka-config';
 
 /** Where a message came from. */
 export interface MessageOrigin {

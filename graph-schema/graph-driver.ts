@@ -1,8 +1,8 @@
 import net from 'node:net';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { connectionUrls, stackConfig } from '../stack/stack-config';
-import { installBoltChunking } from './bolt-chunking';
-import { installBoltPrimitives } from './bolt-primitives';
+import { installBoltChunking } from '../patches/neo4j-driver/bolt-chunking';
+import { installBoltPrimitives } from '../patches/neo4j-driver/bolt-primitives';
 
 /** Where and how to reach Neo4j. */
 export interface GraphConnection {

@@ -1,7 +1,5 @@
-export * from './bolt-chunking';
 export * from './errors';
 export * from './graph-driver';
 export * from './migration';
 export * from './migrations';
 export * from './schema-migrator';
-export * from './bolt-primitives';

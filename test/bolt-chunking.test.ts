@@ -2,10 +2,10 @@ import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import {
   BOLT_CHUNK_BUFFER_BYTES,
-  createGraphDriver,
   driverChunking,
   installBoltChunking,
-} from '../graph-schema';
+} from '../patches/neo4j-driver';
+import { createGraphDriver } from '../graph-schema';
 
 /** What the driver's chunker hands to its channel: a buffer view with a length and byte access. */
 interface ChannelSlice {

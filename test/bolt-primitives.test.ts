@@ -8,7 +8,8 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import neo4j, { type Driver } from 'neo4j-driver';
-import { createGraphDriver, driverTransformer } from '../graph-schema';
+import { createGraphDriver } from '../graph-schema';
+import { driverTransformer } from '../patches/neo4j-driver';
 
 type Factory = (
   config: object,

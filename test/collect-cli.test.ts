@@ -7,7 +7,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { FlowRecord } from '../collector';
+import type { FlowRecord } from '../contract';
 import { cgroupTestSkipReason, TestCgroups } from './helpers/cgroups';
 import { CliRun, HOST_A, HOST_B, PeerProcess, TestNetwork } from './helpers';
 

@@ -4,7 +4,7 @@
  * corruption of one.
  */
 import { strict as assert } from 'node:assert';
-import type { FlowRecord } from '../collector/flow-record';
+import type { FlowRecord } from '../contract/flow-record';
 import {
   Codec,
   ContractError,

@@ -1,5 +1,5 @@
 // Realistic sample records for the contract tests and the bench (not a test file itself).
-import type { FlowRecord } from '../collector/flow-record';
+import type { FlowRecord } from '../contract/flow-record';
 import type { ContractRecords, RecordKind } from '../contract';
 import { flowToAvro, machineIdToBytes, uuidToBytes } from '../contract';
 

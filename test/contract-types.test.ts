@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FlowRecord } from '../collector/flow-record';
+import type { FlowRecord } from '../contract/flow-record';
 import { projectRoot } from '../common/paths';
 import {
   ALL_TOPICS,

@@ -13,7 +13,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Driver } from 'neo4j-driver';
 import { createGraphDriver } from '../graph-schema';
 import { IngestService } from '../ingest';
-import { toNumber } from '../ingest/neo4j-params';
+import { toNumber } from '../ingest/graph/neo4j-params';
 import { cgroupTestSkipReason, TestCgroups } from './helpers/cgroups';
 import {
   CliRun,

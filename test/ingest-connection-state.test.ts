@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { FlowRecord } from '../collector/flow-record';
+import type { FlowRecord } from '../contract/flow-record';
 import {
   ConnectionCorrelator,
   connectionKey,

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import type { Driver } from 'neo4j-driver';
 import { createGraphDriver } from '../graph-schema';
 import { IngestService } from '../ingest';
-import { toNumber } from '../ingest/neo4j-params';
+import { toNumber } from '../ingest/graph/neo4j-params';
 import { cleanUp, edgeTotals, hex, IngestScenario, produce } from './helpers/ingest-scenario';
 
 describe('ingest: correlation of both ends', function () {

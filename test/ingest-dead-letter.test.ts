@@ -4,7 +4,7 @@ import type { Driver } from 'neo4j-driver';
 import { Codec, TOPICS } from '../contract';
 import { createGraphDriver } from '../graph-schema';
 import { IngestService } from '../ingest';
-import { toNumber } from '../ingest/neo4j-params';
+import { toNumber } from '../ingest/graph/neo4j-params';
 import { connectionUrls } from '../stack';
 import { cleanUp, edgeTotals, hex, IngestScenario, produce } from './helpers/ingest-scenario';
 

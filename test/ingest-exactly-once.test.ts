@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Driver } from 'neo4j-driver';
 import { projectRoot } from '../common/paths';
 import { createGraphDriver } from '../graph-schema';
-import { toNumber } from '../ingest/neo4j-params';
+import { toNumber } from '../ingest/graph/neo4j-params';
 import { LocalStack, stackConfig } from '../stack';
 import { IngestService } from '../ingest';
 import { cleanUp, edgeTotals, hex, IngestScenario, produce } from './helpers/ingest-scenario';

@@ -3,8 +3,8 @@ import type { Driver } from 'neo4j-driver';
 import type { TopicMessage } from '../contract';
 import { createGraphDriver } from '../graph-schema';
 import { IngestService, type TransactionResult } from '../ingest';
-import { GraphWriter } from '../ingest/graph-writer';
-import { toNumber } from '../ingest/neo4j-params';
+import { GraphWriter } from '../ingest/graph/graph-writer';
+import { toNumber } from '../ingest/graph/neo4j-params';
 import { cleanUp, edgeTotals, hex, IngestScenario, produce } from './helpers/ingest-scenario';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -4,14 +4,14 @@
  */
 import { strict as assert } from 'node:assert';
 import { createRequire } from 'node:module';
-import { kafkajsPatches } from '../collector/kafkajs-patches';
-import { fastRecordEncoder, kafkajsRecordEncoder, type RecordArgs } from '../collector/kafkajs-fast-record';
+import { kafkajsPatches } from '../patches/kafkajs';
+import { fastRecordEncoder, kafkajsRecordEncoder, type RecordArgs } from '../patches/kafkajs/fast-record';
 import {
   fastRecordDecoder,
   kafkajsRecordDecoder,
   type BatchContext,
   type DecoderLike,
-} from '../collector/kafkajs-fast-record-decoder';
+} from '../patches/kafkajs/fast-record-decoder';
 
 describe('transport: kafkajs fast paths', () => {
   const { original, encoderPrototype } = kafkajsRecordEncoder();

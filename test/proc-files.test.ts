@@ -2,7 +2,6 @@ import { strict as assert } from 'node:assert';
 import {
   bestCgroupPath,
   findCgroup2Mount,
-  LruCache,
   parseBootTime,
   parseClockTicks,
   parseCmdline,
@@ -11,6 +10,7 @@ import {
   parseProcStat,
   parseStatusUid,
 } from '../collector';
+import { LruCache } from '../common/lru-cache';
 
 describe('parsing /proc and mountinfo', () => {
   it('when comm contains spaces and parentheses, then stat fields are still counted from the last parenthesis', () => {

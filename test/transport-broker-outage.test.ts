@@ -7,7 +7,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { Codec } from '../contract';
-import type { FlowRecord } from '../collector';
+import type { FlowRecord } from '../contract';
 import { LocalStack, stackConfig } from '../stack';
 import { CliRun, HOST_B, PeerProcess, TestNetwork, TestTopics } from './helpers';
 

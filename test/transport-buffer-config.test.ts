@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { BoundedBuffer, describeKafkaSettings, kafkaClientConfig, kafkaSettings } from '../collector';
+import { BoundedBuffer, describeKafkaSettings, kafkaClientConfig, kafkaSettings } from '../kafka';
 import { ConfigError } from '../common';
-import { packBatch, transferablesOf, unpackBatch } from '../collector/kafka-producer-thread';
+import { packBatch, transferablesOf, unpackBatch } from '../kafka/kafka-producer-thread';
 
 describe('transport: bounded buffer and Kafka settings', () => {
   const buffer = (maxBytes: number) => new BoundedBuffer<number>({ maxBytes, sizeOf: () => 10 });

@@ -6,7 +6,7 @@
  * Kafka (`nettopo stack up kafka`, ports from NETTOPO_KAFKA_PORT).
  */
 import { strict as assert } from 'node:assert';
-import type { FlowRecord } from '../collector';
+import type { FlowRecord } from '../contract';
 import {
   Codec,
   flowFromAvro,

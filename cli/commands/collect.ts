@@ -2,12 +2,12 @@ import { Command, InvalidArgumentError } from 'commander';
 import {
   CollectorRun,
   formatFlow,
-  kafkaSettings,
   parseMachineId,
   resolveNetns,
   tableHeader,
   type FlowOutputFormat,
 } from '../../collector';
+import { kafkaSettings } from '../../kafka';
 import { brokersOf } from './events';
 import { intList, MAX_FLOWS_OPTION, positiveNumber, stringList } from './option-parsers';
 

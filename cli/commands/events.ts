@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '../../common/log';
-import { kafkaSettings } from '../../collector/kafka-config';
+import { kafkaSettings } from '../../kafka/kafka-config';
 import { ALL_TOPICS } from '../../contract';
 import { EventConsumer, recordView } from '../../events';
 import { connectionUrls } from '../../stack/stack-config';

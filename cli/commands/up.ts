@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { createLogger } from '../../common/log';
-import { CollectorRun, kafkaSettings } from '../../collector';
+import { CollectorRun } from '../../collector';
+import { kafkaSettings } from '../../kafka';
 import { createGraphDriver } from '../../graph-schema/graph-driver';
 import { IngestService } from '../../ingest';
 import { connectionUrls, LocalStack, stackConfig, type ServerName } from '../../stack';

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import type { Driver } from 'neo4j-driver';
-import type { FlowRecord } from '../../collector/flow-record';
+import type { FlowRecord } from '../../contract/flow-record';
 import {
   Codec,
   flowToAvro,
@@ -15,8 +15,8 @@ import {
   type ProcessV1,
   type TopicMessage,
 } from '../../contract';
-import { processKey } from '../../ingest/address';
-import { toNumber } from '../../ingest/neo4j-params';
+import { processKey } from '../../ingest/correlation/address';
+import { toNumber } from '../../ingest/graph/neo4j-params';
 import { connectionUrls } from '../../stack';
 
 /*

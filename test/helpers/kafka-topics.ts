@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type Admin, Kafka, logLevel, type KafkaMessage } from 'kafkajs';
-import { kafkaClientConfig, kafkaSettings } from '../../collector/kafka-config';
+import { kafkaClientConfig, kafkaSettings } from '../../kafka/kafka-config';
 import { TOPICS, type CollectorKind } from '../../contract';
 import { connectionUrls } from '../../stack/stack-config';
 

@@ -1,0 +1,58 @@
+import type { FlowRecord } from '../../contract/flow-record';
+
+/** How `nettopo collect` prints flow records. */
+export type FlowOutputFormat = 'json' | 'table';
+
+interface Column {
+  title: string;
+  width: number;
+  value: (r: FlowRecord) => string;
+  right?: boolean;
+}
+
+const columns: Column[] = [
+  { title: 'PID', width: 7, value: (r) => String(r.pid), right: true },
+  { title: 'COMM', width: 15, value: (r) => r.comm },
+  { title: 'ROLE', width: 6, value: (r) => r.role },
+  { title: 'STATE', width: 6, value: (r) => r.state },
+  { title: 'LOCAL', width: 28, value: (r) => endpoint(r.localAddr, r.localPort) },
+  { title: 'REMOTE', width: 28, value: (r) => endpoint(r.remoteAddr, r.remotePort) },
+  { title: 'TX_B', width: 10, value: (r) => String(r.bytesSent), right: true },
+  { title: 'RX_B', width: 10, value: (r) => String(r.bytesReceived), right: true },
+  { title: 'RETR', width: 4, value: (r) => String(r.retransmits), right: true },
+  { title: 'RTT_US', width: 7, value: (r) => String(r.srttUs), right: true },
+  {
+    title: 'CONN_US',
+    width: 7,
+    value: (r) => (r.connectLatencyUs === null ? '-' : String(r.connectLatencyUs)),
+    right: true,
+  },
+  { title: 'PRE', width: 3, value: (r) => (r.preexisting ? 'yes' : '') },
+  { title: 'CONTAINER', width: 12, value: (r) => (r.containerId ?? '').slice(0, 12) },
+  { title: 'POD', width: 36, value: (r) => r.podUid ?? '' },
+];
+
+function endpoint(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+function cell(c: Column, text: string): string {
+  return c.right ? text.padStart(c.width) : text.padEnd(c.width);
+}
+
+/** The header line of the table format. */
+export function tableHeader(): string {
+  return columns
+    .map((c) => cell(c, c.title))
+    .join(' ')
+    .trimEnd();
+}
+
+/** One flow record as a line of the chosen format (no trailing newline). */
+export function formatFlow(record: FlowRecord, format: FlowOutputFormat): string {
+  if (format === 'json') return JSON.stringify(record);
+  return columns
+    .map((c) => cell(c, c.value(record)))
+    .join(' ')
+    .trimEnd();
+}

@@ -1,0 +1,2 @@
+export * from './flow-collector';
+export * from './flow-output';

@@ -1,0 +1,3 @@
+export * from './native';
+export * from './native-records';
+export * from './native-unavailable-error';

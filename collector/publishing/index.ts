@@ -1,0 +1,2 @@
+export * from './collector-publisher';
+export * from './collector-run';

@@ -1,0 +1,41 @@
+import type { FlowRecord } from '../../contract/flow-record';
+import type { HeartbeatV1, HostV1, ListenerV1, ProcessV1 } from '../../contract';
+
+/** A message that passed validation, with its source offset. */
+export type DecodedMessage =
+  | { offset: number; kind: 'flow'; record: FlowRecord }
+  | { offset: number; kind: 'process'; record: ProcessV1 }
+  | { offset: number; kind: 'listener'; record: ListenerV1 }
+  | { offset: number; kind: 'host'; record: HostV1 }
+  | { offset: number; kind: 'heartbeat'; record: HeartbeatV1 };
+
+/** What one transaction did for one topic-partition. */
+export interface PartitionResult {
+  topic: string;
+  partition: number;
+  /** Next offset to consume, now stored in Neo4j. */
+  nextOffset: number;
+  /** Valid records applied (offsets below the stored progress are skipped). */
+  records: number;
+  /** Records rejected to the dead-letter topic and counted. */
+  deadLetters: number;
+}
+
+/** What one committed transaction did (it may cover batches of several topic-partitions). */
+export interface TransactionResult {
+  partitions: PartitionResult[];
+  /** Valid records applied, all partitions together. */
+  records: number;
+  /** Records rejected to the dead-letter topic and counted by this transaction. */
+  deadLetters: number;
+  /** Flow records left after keeping the newest record of each flow. */
+  flows: number;
+  /** Connections whose state changed. */
+  connections: number;
+  /** CONNECTS_TO rows upserted (all levels). */
+  edgeUpserts: number;
+  /** closedAt of every flow record applied that ends a flow (for visibility measurements). */
+  closedAt: number[];
+  /** When the transaction committed (ms since the epoch). */
+  committedAt: number;
+}

@@ -1,0 +1,6 @@
+export * from './bounded-buffer';
+export * from './errors';
+export * from './kafka-config';
+export * from './kafka-producer';
+export * from './kafka-producer-thread';
+export * from './kafka-sink';

@@ -1,0 +1,2 @@
+export * from './bolt-chunking';
+export * from './bolt-primitives';
