@@ -1,10 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import {
-  BOLT_CHUNK_BUFFER_BYTES,
-  driverChunking,
-  installBoltChunking,
-} from '../patches/neo4j-driver';
+import { BOLT_CHUNK_BUFFER_BYTES, driverChunking, installBoltChunking } from '../patches/neo4j-driver';
 import { createGraphDriver } from '../graph-schema';
 
 /** What the driver's chunker hands to its channel: a buffer view with a length and byte access. */

@@ -11,7 +11,13 @@ import {
   type ProcessV1,
 } from '../../contract';
 import { connectionKey, isLoopback, processKey, type Side } from '../correlation/address';
-import type { ConnectionState, EdgeDelta, Endpoint, ListenerKey, ResolutionFacts } from '../correlation/connection-model';
+import type {
+  ConnectionState,
+  EdgeDelta,
+  Endpoint,
+  ListenerKey,
+  ResolutionFacts,
+} from '../correlation/connection-model';
 import { ConnectionCorrelator, flowKeyOf } from '../correlation/connection-correlator';
 import type { DecodedMessage, PartitionResult, TransactionResult } from './decoded-message';
 import type { HeartbeatRow, HostRow, ListenerRow, PlacementRow, ProcessRow } from './graph-rows';

@@ -14,7 +14,12 @@ import type {
   PodMetadataRow,
   ProcessRow,
 } from './graph-rows';
-import { decodeContribution, decodeSlot, encodeContribution, encodeSlot } from '../correlation/connection-state-codec';
+import {
+  decodeContribution,
+  decodeSlot,
+  encodeContribution,
+  encodeSlot,
+} from '../correlation/connection-state-codec';
 import { IngestError } from '../errors';
 import { int64Params, toNumber } from './neo4j-params';
 
