@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Records shared between the BPF programs and user space (collector-native/,
- * collector/native-records.ts mirrors this file byte for byte).
+ * collector/kernel/native-records.ts mirrors this file byte for byte).
  *
  * Plain fixed-width types only; every padding byte is spelled out so that the
  * layout is the same for clang -target bpf, gcc x86_64 and the TS decoder.
