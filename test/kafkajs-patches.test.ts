@@ -1,5 +1,5 @@
 /**
- * The kafkajs fast paths (collector/kafkajs-patches.ts) give kafkajs' own results: the record
+ * The kafkajs fast paths (patches/kafkajs/, see patches/README.md) give kafkajs' own results: the record
  * encoder byte for byte, the grouping partition for partition in the same order.
  */
 import { strict as assert } from 'node:assert';

@@ -18,6 +18,7 @@
  * {@link fastRecordDecoderApplied} says whether it took effect.
  */
 import { LastText, utf8Text } from '../../common/last-text';
+import { checkedVersion } from '../library-version';
 import { kafkajsRequire } from './internals';
 
 /** What kafkajs' record decoder reads from: its `Decoder` over one record's bytes. */
@@ -205,6 +206,7 @@ export function kafkajsRecordDecoder(): RecordDecoder {
 }
 
 function apply(): boolean {
+  if (!checkedVersion('kafkajs', 'fast record decoder')) return false;
   try {
     const { req, local } = kafkajsRequire();
     const target = local.resolve('./src/protocol/recordBatch/record/v0/decoder');

@@ -17,6 +17,7 @@
  * takes effect whenever it is imported before the first produce. {@link fastRecordApplied} says
  * whether it took effect.
  */
+import { checkedVersion } from '../library-version';
 import { kafkajsRequire } from './internals';
 
 /** The argument of kafkajs' record encoder. */
@@ -179,6 +180,7 @@ export function kafkajsRecordEncoder(): { original: RecordEncoder; encoderProtot
 }
 
 function apply(): boolean {
+  if (!checkedVersion('kafkajs', 'fast record encoder')) return false;
   try {
     const { req, local } = kafkajsRequire();
     const target = local.resolve('./src/protocol/recordBatch/record/v0');

@@ -9,6 +9,7 @@
  * function when its producer module loads: import it first. {@link linearGroupingApplied} says
  * whether it took effect.
  */
+import { checkedVersion } from '../library-version';
 import { kafkajsRequire } from './internals';
 
 interface GroupArgs {
@@ -35,6 +36,7 @@ function groupMessagesPerPartition({
 }
 
 function apply(): boolean {
+  if (!checkedVersion('kafkajs', 'linear grouping')) return false;
   try {
     const { req, local } = kafkajsRequire();
     const target = local.resolve('./src/producer/groupMessagesPerPartition');

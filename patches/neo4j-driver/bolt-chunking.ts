@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { checkedVersion } from '../library-version';
 
 /*
  * neo4j-driver (5.28) frames each Bolt message into chunks through a 1,400-byte buffer and hands
@@ -29,10 +30,11 @@ export function driverChunking(): ChunkingModule {
   return driver('neo4j-driver-bolt-connection/lib/channel/chunking.js') as ChunkingModule;
 }
 
-/** Installs the larger chunk buffer (idempotent); call before the first connection opens. */
-export function installBoltChunking(bufferBytes = BOLT_CHUNK_BUFFER_BYTES): void {
+/** Installs the larger chunk buffer (idempotent) and says whether it is in effect; call before the first connection opens. */
+export function installBoltChunking(bufferBytes = BOLT_CHUNK_BUFFER_BYTES): boolean {
+  if (!checkedVersion('neo4j-driver', '32 KiB Bolt chunks')) return false;
   const chunking = driverChunking() as ChunkingModule & { [patched]?: true };
-  if (chunking[patched]) return;
+  if (chunking[patched]) return true;
   const Original = chunking.Chunker;
   class LargerChunker extends Original {
     constructor(channel: unknown, bufferSize?: number) {
@@ -41,4 +43,5 @@ export function installBoltChunking(bufferBytes = BOLT_CHUNK_BUFFER_BYTES): void
   }
   chunking.Chunker = LargerChunker;
   chunking[patched] = true;
+  return true;
 }

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { checkedVersion } from '../library-version';
 
 /*
  * neo4j-driver (5.28) passes every parameter value it packs — each string, number and row of an
@@ -32,11 +33,12 @@ export function driverTransformer(): { module: TransformerModule; core: DriverCo
   };
 }
 
-/** Installs the fast path (idempotent). */
-export function installBoltPrimitives(): void {
+/** Installs the fast path (idempotent) and says whether it is in effect. */
+export function installBoltPrimitives(): boolean {
+  if (!checkedVersion('neo4j-driver', 'primitive packing')) return false;
   const { module, core } = driverTransformer();
   const proto = module.default.prototype as TransformerModule['default']['prototype'] & { [patched]?: true };
-  if (proto[patched]) return;
+  if (proto[patched]) return true;
   const original = proto.toStructure;
   proto.toStructure = function toStructure(this: unknown, value: unknown): unknown {
     if (value === null || (typeof value !== 'object' && typeof value !== 'function') || core.isInt(value))
@@ -44,4 +46,5 @@ export function installBoltPrimitives(): void {
     return original.call(this, value);
   };
   proto[patched] = true;
+  return true;
 }

@@ -1,2 +1,3 @@
 export * from './bolt-chunking';
 export * from './bolt-primitives';
+export * from './bolt-tcp-nodelay';
