@@ -1,92 +1,29 @@
 import { kafkajsPatches } from '../../patches/kafkajs'; // before kafkajs: see the module
 import { EventEmitter } from 'node:events';
-import {
-  Kafka,
-  KafkaJSError,
-  logLevel,
-  type Admin,
-  type Consumer,
-  type EachBatchPayload,
-  type KafkaMessage,
-  type Producer,
-} from 'kafkajs';
-import neo4j, { type Driver, type ManagedTransaction } from 'neo4j-driver';
+import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
+import neo4j, { type Driver } from 'neo4j-driver';
 import { createLogger, type Logger } from '../../common/log';
-import {
-  Codec,
-  DEAD_LETTER_TOPIC,
-  toDeadLetter,
-  topicConfigEntries,
-  TOPICS,
-  type CollectorKind,
-} from '../../contract';
+import { Codec, DEAD_LETTER_TOPIC, topicConfigEntries, TOPICS, type CollectorKind } from '../../contract';
 import { createGraphDriver } from '../../graph-schema/graph-driver';
 import { SchemaMigrator } from '../../graph-schema/schema-migrator';
 import { connectionUrls } from '../../stack/stack-config';
 import type { FlowRecord } from '../../contract/flow-record';
 import { BatchProcessor, type BatchPart } from '../graph/batch-processor';
 import { flowKeyOf } from '../correlation/connection-correlator';
-import type { DecodedMessage, TransactionResult } from '../graph/decoded-message';
-import { GraphUnavailableError, GraphWriteError, IngestError, IngestStoppedError } from '../errors';
-import { progressId } from '../graph/graph-writer';
+import { IngestStoppedError } from '../errors';
+import { progressId } from '../graph/progress';
+import { DeadLetters } from './dead-letters';
 import type { IngestOptions } from './ingest-options';
 import type { IngestStats } from './ingest-stats';
 import { MessageDecoder } from './message-decoder';
-import { classifyNeo4jError } from '../graph/neo4j-errors';
 import { toNumber } from '../graph/neo4j-params';
+import { TransactionQueue } from './transaction-queue';
+import { WriteLoop } from './write-loop';
 
 /** Messages decoded between two yields to the event loop. */
 const DECODE_SLICE = 1_000;
-/** How long the writer waits for batches being decoded to join its next transaction. */
-const DECODE_WAIT_MS = 500;
 const ALL_KINDS: CollectorKind[] = ['host', 'listener', 'process', 'flow', 'heartbeat'];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A decoded Kafka batch waiting for the transaction that applies it. */
-interface QueuedBatch {
-  payload: EachBatchPayload;
-  part: BatchPart;
-  /** Messages of the batch, valid or not. */
-  size: number;
-}
-
-/** Something that happens again and again: `next` resolves the next time `notify` is called. */
-class Signal {
-  private resolve: () => void = () => undefined;
-  next: Promise<void> = this.renew();
-
-  notify(): void {
-    this.resolve();
-    this.next = this.renew();
-  }
-
-  private renew(): Promise<void> {
-    return new Promise<void>((r) => (this.resolve = r));
-  }
-}
-
-/** One part per topic-partition: consecutive batches of a partition are one run of offsets. */
-function mergeParts(parts: BatchPart[]): BatchPart[] {
-  const out = new Map<string, BatchPart>();
-  for (const p of parts) {
-    const id = progressId(p.key);
-    const cur = out.get(id);
-    if (!cur) {
-      out.set(id, {
-        ...p,
-        messages: [...p.messages],
-        validOffsets: [...p.validOffsets],
-        deadLetterOffsets: [...p.deadLetterOffsets],
-      });
-      continue;
-    }
-    for (const m of p.messages) cur.messages.push(m);
-    for (const o of p.validOffsets) cur.validOffsets.push(o);
-    for (const o of p.deadLetterOffsets) cur.deadLetterOffsets.push(o);
-    cur.nextOffset = p.nextOffset;
-  }
-  return [...out.values()];
-}
 
 /**
  * The ingest: a Kafka consumer group that validates collector records, correlates the two ends of
@@ -115,31 +52,12 @@ export class IngestService extends EventEmitter {
   private readonly codec = new Codec();
   private readonly decoder = new MessageDecoder(this.codec);
   private readonly processor = new BatchProcessor();
+  private readonly deadLetters: DeadLetters;
   private consumer: Consumer | undefined;
-  private producer: Producer | undefined;
   private admin: Admin | undefined;
   private running = false;
-  private readonly maxTransactionRecords: number;
-  private readonly queue: QueuedBatch[] = [];
-  private queuedRecords = 0;
-  /** Notified whenever the writer takes batches from the queue (and when it stops). */
-  private readonly drained = new Signal();
-  /** Batches being decoded, and a signal whenever one is done. */
-  private decoding = 0;
-  private readonly decoded = new Signal();
-  private writing: Promise<void> | undefined;
-  /** The internal error that stopped the ingest. */
-  private failure: Error | undefined;
-  private readonly counters: IngestStats = {
-    transactions: 0,
-    batches: 0,
-    records: 0,
-    flows: 0,
-    edgeUpserts: 0,
-    deadLetters: 0,
-    graphRetries: 0,
-    waitingForGraph: false,
-  };
+  private readonly queue: TransactionQueue;
+  private readonly writer: WriteLoop;
 
   constructor(options: IngestOptions = {}) {
     super();
@@ -157,12 +75,43 @@ export class IngestService extends EventEmitter {
     });
     this.driver = createGraphDriver(options.neo4j);
     this.database = options.neo4j?.database ?? 'neo4j';
-    this.maxTransactionRecords = options.maxTransactionRecords ?? 50_000;
+    this.queue = new TransactionQueue(options.maxTransactionRecords ?? 50_000);
+    this.deadLetters = new DeadLetters(this.deadLetterTopic, this.codec, this.log, this, () => this.running);
+    this.writer = new WriteLoop({
+      queue: this.queue,
+      processor: this.processor,
+      driver: this.driver,
+      database: this.database,
+      deadLetters: this.deadLetters,
+      options,
+      log: this.log,
+      events: this,
+      host: {
+        running: () => this.running,
+        pauseConsumption: () => this.consumer?.pause(this.allTopics()),
+        resumeConsumption: () => this.consumer?.resume(this.allTopics()),
+        commitOffsets: (partitions) =>
+          void this.consumer
+            ?.commitOffsets(
+              partitions.map((p) => ({
+                topic: p.topic,
+                partition: p.partition,
+                offset: String(p.nextOffset),
+              })),
+            )
+            .catch(() => undefined),
+        restartConsumption: async () => {
+          await this.consumer?.stop();
+          if (this.running) await this.runConsumer();
+        },
+        stop: () => this.stop(),
+      },
+    });
   }
 
   /** Counters of this process. */
   stats(): IngestStats {
-    return { ...this.counters };
+    return this.writer.stats();
   }
 
   /** Migrates the graph schema (unless told not to), creates missing topics, joins the group and starts consuming. */
@@ -181,8 +130,7 @@ export class IngestService extends EventEmitter {
     this.admin = this.kafka.admin();
     await this.admin.connect();
     if (this.options.createTopics ?? true) await this.ensureTopics();
-    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await this.producer.connect();
+    await this.deadLetters.connect(this.kafka);
     const perPartition = this.options.maxBytesPerPartition ?? 4 * 1024 * 1024;
     this.consumer = this.kafka.consumer({
       groupId: this.groupId,
@@ -226,9 +174,9 @@ export class IngestService extends EventEmitter {
   /** Leaves the group and closes every connection. Batches not committed yet are abandoned (their transaction never commits). */
   async stop(): Promise<void> {
     this.running = false;
-    this.drained.notify();
+    this.queue.wake();
     await this.consumer?.disconnect().catch(() => undefined);
-    await this.producer?.disconnect().catch(() => undefined);
+    await this.deadLetters.disconnect();
     await this.admin?.disconnect().catch(() => undefined);
     await this.driver.close().catch(() => undefined);
   }
@@ -262,14 +210,19 @@ export class IngestService extends EventEmitter {
   async waitUntilCaughtUp(timeoutMs = 60_000, pollMs = 200): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.failure) throw this.failure;
+      if (this.writer.failure) throw this.writer.failure;
       const lag = await this.lag().catch(() => Number.NaN);
       // Also wait for the writer: a transaction Neo4j has committed is counted once it returns.
-      if (lag === 0 && !this.writing && this.queue.length === 0) return;
+      if (lag === 0 && this.writer.idle) return;
       if (Date.now() > deadline)
         throw new IngestStoppedError(`ingest still ${lag} messages behind after ${timeoutMs} ms`);
       await sleep(pollMs);
     }
+  }
+
+  /** Every topic consumed, as kafkajs's pause and resume take them. */
+  private allTopics(): { topic: string }[] {
+    return [...this.topics.keys()].map((topic) => ({ topic }));
   }
 
   private async ensureTopics(): Promise<void> {
@@ -321,29 +274,25 @@ export class IngestService extends EventEmitter {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
     let part: BatchPart;
-    this.decoding += 1;
+    this.queue.decodeStarted();
     try {
       part = await this.decodeBatch(payload, this.options.oneRecordPerTransaction);
     } finally {
-      this.decoding -= 1;
-      this.decoded.notify();
+      this.queue.decodeDone();
     }
     if (this.options.oneRecordPerTransaction) {
-      const queued: QueuedBatch = { payload, part, size: batch.messages.length };
-      this.counters.batches += 1;
-      for (const r of await this.applyOneByOne([queued], part, false)) this.committed(r);
+      await this.writer.applyAlone({ payload, part, size: batch.messages.length });
       payload.resolveOffset(batch.lastOffset());
       return;
     }
     // The batch waits for the writer, which takes everything queued into its next transaction;
     // meanwhile kafkajs fetches (and this decodes) what comes next. Kafka's committed offset only
-    // moves once Neo4j has committed (see `committed`).
+    // moves once Neo4j has committed (see `WriteLoop.committed`).
     this.queue.push({ payload, part, size: batch.messages.length });
-    this.queuedRecords += batch.messages.length;
     payload.resolveOffset(batch.lastOffset());
-    this.kick();
-    while (this.running && this.queuedRecords > this.maxTransactionRecords) {
-      await Promise.race([this.drained.next, sleep(3_000)]);
+    this.writer.kick();
+    while (this.running && this.queue.full) {
+      await this.queue.drainedOrAfter(3_000);
       await payload.heartbeat().catch(() => undefined);
     }
   }
@@ -374,7 +323,9 @@ export class IngestService extends EventEmitter {
       }
       const outcome = this.decoder.decode(kind, m);
       if (!outcome.ok) {
-        await this.deadLetter(batch.topic, batch.partition, m, outcome.error, () => payload.heartbeat());
+        await this.deadLetters.send(batch.topic, batch.partition, m, outcome.error, () =>
+          payload.heartbeat(),
+        );
         part.deadLetterOffsets.push(Number(m.offset));
         continue;
       }
@@ -394,250 +345,5 @@ export class IngestService extends EventEmitter {
       }
     }
     return part;
-  }
-
-  /** Starts the writer unless it runs. */
-  private kick(): void {
-    if (this.writing || this.queue.length === 0 || !this.running) return;
-    this.writing = this.writeQueued().finally(() => {
-      this.writing = undefined;
-      this.kick();
-    });
-  }
-
-  /** Applies the queue, one transaction after another, each taking whatever is queued (up to the bound). */
-  private async writeQueued(): Promise<void> {
-    while (this.running && this.queue.length > 0) {
-      // kafkajs hands over a fetch's batches one after another: let the ones being decoded join
-      // this transaction (a connection's two ends are often on two partitions of one fetch), for
-      // a moment at most (a decode may be waiting to send a dead letter to an unreachable Kafka).
-      const until = Date.now() + DECODE_WAIT_MS;
-      for (;;) {
-        await new Promise<void>((r) => setImmediate(r));
-        if (this.decoding === 0 || this.queuedRecords >= this.maxTransactionRecords) break;
-        if (Date.now() >= until) break;
-        await Promise.race([this.decoded.next, sleep(DECODE_WAIT_MS)]);
-      }
-      if (!this.running) return;
-      const taken: QueuedBatch[] = [];
-      let records = 0;
-      while (
-        this.queue.length > 0 &&
-        (taken.length === 0 || records + this.queue[0].size <= this.maxTransactionRecords)
-      ) {
-        const q = this.queue.shift() as QueuedBatch;
-        taken.push(q);
-        records += q.size;
-      }
-      this.queuedRecords -= records;
-      this.drained.notify();
-      try {
-        await this.applyTransaction(taken);
-      } catch (err) {
-        await this.writerFailed(err, taken);
-        return;
-      }
-    }
-  }
-
-  /** One transaction for the taken batches; a refused one is applied again record by record. */
-  private async applyTransaction(taken: QueuedBatch[]): Promise<void> {
-    const parts = mergeParts(taken.map((q) => q.part));
-    let results: TransactionResult[];
-    try {
-      results = [await this.write(taken, (tx) => this.processor.apply(tx, parts))];
-    } catch (err) {
-      if (!(err instanceof GraphWriteError)) throw err;
-      // A record Neo4j refuses: find it by applying record by record, dead-letter it, go on.
-      this.log.warn(
-        `transaction of ${parts.map((p) => `${p.key.topic}/${p.key.partition}`).join(', ')} refused (${err.message}); retrying record by record`,
-      );
-      results = [];
-      for (const part of parts) results.push(...(await this.applyOneByOne(taken, part, true)));
-    }
-    this.counters.batches += taken.length;
-    for (const r of results) this.committed(r);
-  }
-
-  /** Counts a committed transaction, moves Kafka's committed offsets (a hint: Neo4j holds the progress) and tells listeners. */
-  private committed(r: TransactionResult): void {
-    this.counters.transactions += 1;
-    this.counters.records += r.records;
-    this.counters.flows += r.flows;
-    this.counters.edgeUpserts += r.edgeUpserts;
-    this.counters.deadLetters += r.deadLetters;
-    void this.consumer
-      ?.commitOffsets(
-        r.partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.nextOffset) })),
-      )
-      .catch(() => undefined);
-    this.emit('transaction', r);
-  }
-
-  /**
-   * The writer could not apply `taken`: nothing queued will be applied. When stopping, that is all.
-   * A failure of our own code (not Neo4j's, not Kafka's) stops the ingest loudly ('fatal'); any
-   * other restarts consumption from what Neo4j has committed.
-   */
-  private async writerFailed(err: unknown, taken: QueuedBatch[]): Promise<void> {
-    const dropped = taken.length + this.queue.length;
-    this.queue.length = 0;
-    this.queuedRecords = 0;
-    this.drained.notify();
-    if (!this.running || err instanceof IngestStoppedError) return;
-    if (!(err instanceof IngestError) && !(err instanceof KafkaJSError)) {
-      this.failure = err instanceof Error ? err : new Error(String(err));
-      this.log.error(`ingest stopped by an internal error: ${this.failure.stack ?? this.failure.message}`);
-      this.emit('fatal', this.failure);
-      await this.stop();
-      return;
-    }
-    this.log.warn(
-      `${dropped} batches not applied (${(err as Error).message}); consuming again from the progress stored in Neo4j`,
-    );
-    await sleep(this.options.initialBackoffMs ?? 250);
-    if (!this.running) return;
-    await this.consumer?.stop();
-    if (this.running) await this.runConsumer();
-  }
-
-  /** One transaction per record (the naive path; also how a refused batch finds its poison record). */
-  private async applyOneByOne(
-    taken: QueuedBatch[],
-    part: BatchPart,
-    deadLetterRefused: boolean,
-  ): Promise<TransactionResult[]> {
-    const results: TransactionResult[] = [];
-    const byOffset = new Map(part.messages.map((m) => [m.offset, m]));
-    const valid = new Set(part.validOffsets);
-    const rejected = new Set(part.deadLetterOffsets);
-    const offsets = [...valid, ...rejected].sort((x, y) => x - y);
-    const one = (m: DecodedMessage | undefined, offset: number, deadLetter: boolean): BatchPart => ({
-      key: part.key,
-      messages: m ? [m] : [],
-      validOffsets: valid.has(offset) && !deadLetter ? [offset] : [],
-      deadLetterOffsets: deadLetter ? [offset] : [],
-      nextOffset: offset + 1,
-    });
-    for (const offset of offsets) {
-      // A flow record left out for a newer one of its flow is applied as nothing (and counted).
-      const m = byOffset.get(offset);
-      try {
-        results.push(
-          await this.write(taken, (tx) => this.processor.apply(tx, [one(m, offset, rejected.has(offset))])),
-        );
-      } catch (err) {
-        if (!(err instanceof GraphWriteError) || !deadLetterRefused || !m) throw err;
-        const raw = taken
-          .filter(
-            (q) =>
-              q.payload.batch.topic === part.key.topic && q.payload.batch.partition === part.key.partition,
-          )
-          .flatMap((q) => q.payload.batch.messages)
-          .find((x) => Number(x.offset) === offset);
-        if (raw)
-          await this.deadLetter(part.key.topic, part.key.partition, raw, err, () => this.heartbeat(taken));
-        results.push(
-          await this.write(taken, (tx) => this.processor.apply(tx, [one(undefined, offset, true)])),
-        );
-      }
-    }
-    const last = offsets.at(-1);
-    if (last === undefined || last + 1 < part.nextOffset)
-      results.push(
-        await this.write(taken, (tx) =>
-          this.processor.apply(tx, [
-            {
-              key: part.key,
-              messages: [],
-              validOffsets: [],
-              deadLetterOffsets: [],
-              nextOffset: part.nextOffset,
-            },
-          ]),
-        ),
-      );
-    return results;
-  }
-
-  private async heartbeat(taken: QueuedBatch[]): Promise<void> {
-    await taken
-      .at(-1)
-      ?.payload.heartbeat()
-      .catch(() => undefined);
-  }
-
-  /** Runs a write transaction; while Neo4j is unreachable, pauses consumption and retries with back-off. */
-  private async write(
-    taken: QueuedBatch[],
-    work: (tx: ManagedTransaction) => Promise<TransactionResult>,
-  ): Promise<TransactionResult> {
-    let backoff = this.options.initialBackoffMs ?? 250;
-    let paused = false;
-    const all = [...this.topics.keys()].map((topic) => ({ topic }));
-    try {
-      for (;;) {
-        const session = this.driver.session({
-          database: this.database,
-          defaultAccessMode: neo4j.session.WRITE,
-        });
-        try {
-          const result = await session.executeWrite(work);
-          result.committedAt = Date.now();
-          return result;
-        } catch (err) {
-          const e = classifyNeo4jError(err);
-          if (!(e instanceof GraphUnavailableError)) throw e;
-          this.counters.graphRetries += 1;
-          if (!paused) {
-            paused = true;
-            this.counters.waitingForGraph = true;
-            this.consumer?.pause(all);
-            this.log.warn(`Neo4j unavailable, consumption paused: ${e.message}`);
-            this.emit('graphUnavailable', e);
-          }
-          if (!this.running) throw new IngestStoppedError('stopped while waiting for Neo4j', { cause: e });
-          await sleep(backoff);
-          backoff = Math.min(this.options.maxBackoffMs ?? 5_000, backoff * 2);
-          await this.heartbeat(taken);
-        } finally {
-          await session.close().catch(() => undefined);
-        }
-      }
-    } finally {
-      if (paused) {
-        this.counters.waitingForGraph = false;
-        this.consumer?.resume(all);
-        this.log.info('Neo4j reachable again, consumption resumed');
-        this.emit('graphAvailable');
-      }
-    }
-  }
-
-  private async deadLetter(
-    topic: string,
-    partition: number,
-    m: KafkaMessage,
-    error: unknown,
-    heartbeat: () => Promise<void>,
-  ): Promise<void> {
-    const record = toDeadLetter({ topic, partition, message: m }, error);
-    const { message } = this.codec.message('deadletter', record);
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await (this.producer as Producer).send({
-          topic: this.deadLetterTopic,
-          messages: [message],
-          acks: -1,
-        });
-        break;
-      } catch (err) {
-        if (!this.running || attempt > 50) throw err;
-        await sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)));
-        await heartbeat().catch(() => undefined);
-      }
-    }
-    this.log.warn(`dead-lettered ${topic}/${partition}@${m.offset}: ${record.reason} (${record.detail})`);
-    this.emit('deadLetter', record);
   }
 }

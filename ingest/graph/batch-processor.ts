@@ -21,7 +21,8 @@ import type {
 import { ConnectionCorrelator, flowKeyOf } from '../correlation/connection-correlator';
 import type { DecodedMessage, PartitionResult, TransactionResult } from './decoded-message';
 import type { HeartbeatRow, HostRow, ListenerRow, PlacementRow, ProcessRow } from './graph-rows';
-import { cmp, GraphWriter, progressId, type ProgressKey, type SavedProgress } from './graph-writer';
+import { cmp, GraphWriter } from './graph-writer';
+import { progressId, type ProgressKey, type SavedProgress } from './progress';
 
 /** Keeps, per identity, the record with the greatest order value (records are state, the newest wins). */
 function newestBy<T>(items: T[], id: (t: T) => string, order: (t: T) => number): T[] {

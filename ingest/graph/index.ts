@@ -4,3 +4,4 @@ export * from './graph-rows';
 export * from './graph-writer';
 export * from './neo4j-errors';
 export * from './neo4j-params';
+export * from './progress';
