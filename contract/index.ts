@@ -2,6 +2,7 @@ export * from './codec';
 export * from './contract-schema';
 export * from './dead-letter';
 export * from './errors';
+export * from './field-bounds';
 export * from './flow-conversion';
 export * from './flow-reader';
 export * from './ids';

@@ -3,7 +3,14 @@
 
 /** Every schema name known to this build: `<kind>.v<version>`, one per file in contract/schemas/. */
 export type SchemaName =
-  'deadletter.v1' | 'flow.v1' | 'heartbeat.v1' | 'host.v1' | 'listener.v1' | 'process.v1';
+  | 'deadletter.v1'
+  | 'flow.v1'
+  | 'heartbeat.v1'
+  | 'host.v1'
+  | 'host.v2'
+  | 'listener.v1'
+  | 'process.v1'
+  | 'process.v2';
 
 /** Every record kind; each has one or more schema versions. */
 export type RecordKind = 'deadletter' | 'flow' | 'heartbeat' | 'host' | 'listener' | 'process';
@@ -13,9 +20,9 @@ export const LATEST_SCHEMA = {
   deadletter: 'deadletter.v1',
   flow: 'flow.v1',
   heartbeat: 'heartbeat.v1',
-  host: 'host.v1',
+  host: 'host.v2',
   listener: 'listener.v1',
-  process: 'process.v1',
+  process: 'process.v2',
 } as const;
 
 export interface HeaderV1 {
@@ -319,6 +326,66 @@ export interface HostV1 {
   observedAt: number;
 }
 
+export interface InterfaceAddressV2 {
+  /**
+   * 4 or 16 bytes, network byte order.
+   */
+  address: Buffer;
+  prefixLength: number;
+  /**
+   * Interface name; null when unknown.
+   * @defaultValue `null`
+   */
+  ifname: null | string;
+}
+
+export interface NetnsAddressesV2 {
+  /**
+   * Inode number of the network namespace.
+   */
+  netns: number;
+  /**
+   * @defaultValue `[]`
+   */
+  addresses: InterfaceAddressV2[];
+}
+
+/** A host and the addresses of each of its network namespaces. State record: compacted topic keyed by hostId. */
+export interface HostV2 {
+  /**
+   * The host's machine-id.
+   */
+  hostId: Buffer;
+  /**
+   * Id of the collector run that made this record (a UUID).
+   */
+  runId: Buffer;
+  /**
+   * Record sequence number within the run.
+   */
+  seq: number;
+  hostname: string;
+  /**
+   * Kernel release (uname -r).
+   */
+  kernel: string;
+  collectorVersion: string;
+  /**
+   * Every network namespace the collector saw, with its interface addresses (at most 1,024 namespaces and 8,192 addresses; namespacesTruncated says when cut).
+   * @defaultValue `[]`
+   */
+  namespaces: NetnsAddressesV2[];
+  /**
+   * More namespaces or addresses were found than a record holds: the list is cut.
+   * @defaultValue `false`
+   */
+  namespacesTruncated: boolean;
+  /**
+   * When this record was made. (timestamp-millis: ms since the epoch)
+   */
+  observedAt: number;
+}
+
 export type ListenerStateV1 = 'listening' | 'closed';
 
 /** A listening TCP socket. State record: compacted topic keyed by hostId/netns/address/port. */
@@ -445,14 +512,96 @@ export interface ProcessV1 {
   observedAt: number;
 }
 
+/** A process seen by a collector. State record: compacted topic keyed by hostId/pid/startTime; the newest record of a process supersedes the older ones. */
+export interface ProcessV2 {
+  /**
+   * The collector host's machine-id.
+   */
+  hostId: Buffer;
+  /**
+   * Id of the collector run that made this record (a UUID).
+   */
+  runId: Buffer;
+  /**
+   * Record sequence number within the run.
+   */
+  seq: number;
+  /**
+   * Process id (tgid).
+   */
+  pid: number;
+  /**
+   * Process start time; with pid, the pid-reuse-safe identity. (timestamp-millis: ms since the epoch)
+   */
+  startTime: number;
+  /**
+   * Kernel task name (at most 15 bytes, the kernel's bound); bytes that are not UTF-8 read as U+FFFD.
+   */
+  comm: string;
+  /**
+   * Path of the executable (at most 4,106 bytes: PATH_MAX and the kernel's ' (deleted)'); null when unreadable.
+   * @defaultValue `null`
+   */
+  exe: null | string;
+  /**
+   * Command line, one element per argument; empty when unreadable (kernel threads, zombies). Bounded (128 arguments, 1,024 bytes each, 8,192 bytes in all; cmdlineTruncated says when cut) and scrubbed: values of sensitive keys and URL passwords read ********.
+   * @defaultValue `[]`
+   */
+  cmdline: string[];
+  /**
+   * The command line was longer than its bounds and is cut (arguments left out or shortened).
+   * @defaultValue `false`
+   */
+  cmdlineTruncated: boolean;
+  /**
+   * Real user id; null when unknown.
+   * @defaultValue `null`
+   */
+  uid: null | number;
+  /**
+   * Parent process id; null when unknown.
+   * @defaultValue `null`
+   */
+  ppid: null | number;
+  /**
+   * cgroup v2 id; null when unknown.
+   * @defaultValue `null`
+   */
+  cgroupId: null | number;
+  /**
+   * Container id; a 64-hex-character id travels as its 32 bytes (Digest256), any other form as text; null outside containers.
+   * @defaultValue `null`
+   */
+  containerId: null | Buffer | string;
+  /**
+   * docker, containerd, cri-o, podman, ...; null outside containers.
+   * @defaultValue `null`
+   */
+  containerRuntime: null | string;
+  /**
+   * Kubernetes pod uid; a canonical UUID travels as its 16 bytes (Id128), any other form (static pods) as text; null outside pods.
+   * @defaultValue `null`
+   */
+  podUid: null | Buffer | string;
+  /**
+   * The process has exited; this is its last record.
+   * @defaultValue `false`
+   */
+  exited: boolean;
+  /**
+   * When this record was made. (timestamp-millis: ms since the epoch)
+   */
+  observedAt: number;
+}
+
 /** The record type of the newest schema of each kind, as avsc reads and writes it. */
 export interface ContractRecords {
   deadletter: DeadLetterV1;
   flow: FlowV1;
   heartbeat: HeartbeatV1;
-  host: HostV1;
+  host: HostV2;
   listener: ListenerV1;
-  process: ProcessV1;
+  process: ProcessV2;
 }
 
 /** Every top-level field name of each newest schema, in schema order (for drift tests and tooling). */
@@ -510,7 +659,17 @@ export const FIELD_NAMES = {
     'flowsTracked',
     'observedAt',
   ],
-  host: ['hostId', 'runId', 'seq', 'hostname', 'kernel', 'collectorVersion', 'namespaces', 'observedAt'],
+  host: [
+    'hostId',
+    'runId',
+    'seq',
+    'hostname',
+    'kernel',
+    'collectorVersion',
+    'namespaces',
+    'namespacesTruncated',
+    'observedAt',
+  ],
   listener: [
     'hostId',
     'runId',
@@ -533,6 +692,7 @@ export const FIELD_NAMES = {
     'comm',
     'exe',
     'cmdline',
+    'cmdlineTruncated',
     'uid',
     'ppid',
     'cgroupId',

@@ -7,7 +7,7 @@ import {
   flowFromAvro,
   flowToAvro,
 } from '../contract';
-import { containerFlow, hostFlow, plain } from './contract-samples';
+import { containerFlow, hostFlow, plain, samples } from './contract-samples';
 
 /** flow.v1 as shipped, plus a hypothetical flow.v2 made from it by `change`. */
 function withFlowV2(change: (fields: object[]) => object[]): SchemaCatalog {
@@ -104,5 +104,54 @@ describe('contract evolution', () => {
     );
     const { value, headers } = v1.encode('flow', flowToAvro(containerFlow({ role: 'server' })));
     assert.equal((new Codec({ catalog }).decode(value, headers).record as { role: string }).role, 'server');
+  });
+});
+
+describe('contract evolution: the cut markers (process.v2, host.v2)', () => {
+  const today = new Codec();
+  /** What a build before the markers knew: every schema but process.v2 and host.v2. */
+  const before = new Codec({
+    catalog: new SchemaCatalog(
+      SchemaCatalog.default()
+        .definitions()
+        .filter((d) => d.name !== 'process.v2' && d.name !== 'host.v2'),
+    ),
+  });
+  const { process: processV2, host: hostV2 } = samples();
+
+  it('when an ingest of this build reads process and host records of an older collector (v1), then every field survives and the markers read false', () => {
+    const { cmdlineTruncated, ...processV1 } = processV2;
+    const { namespacesTruncated, ...hostV1 } = hostV2;
+    assert.equal(cmdlineTruncated, false);
+    assert.equal(namespacesTruncated, false);
+    for (const [kind, v1Record, v2Record] of [
+      ['process', processV1, processV2],
+      ['host', hostV1, hostV2],
+    ] as const) {
+      const { value, headers } = before.encode(kind, v1Record as never);
+      assert.equal(headers['nettopo-schema'], `${kind}.v1`);
+      const decoded = today.decode(value, headers, kind);
+      assert.equal(decoded.schema, `${kind}.v1`);
+      assert.deepEqual(plain(decoded.record), v2Record);
+    }
+  });
+
+  it('when a collector of this build cuts a command line or a namespace list, then it writes v2 with the marker set and reads it back', () => {
+    for (const [kind, record] of [
+      ['process', { ...processV2, cmdlineTruncated: true }],
+      ['host', { ...hostV2, namespacesTruncated: true }],
+    ] as const) {
+      const { value, headers } = today.encode(kind, record as never);
+      assert.equal(headers['nettopo-schema'], `${kind}.v2`);
+      assert.deepEqual(plain(today.decode(value, headers, kind).record), record);
+    }
+  });
+
+  it('when an ingest that predates the markers receives a v2 record, then it reports unknown-schema (dead letter), never garbage', () => {
+    const { value, headers } = today.encode('process', processV2);
+    assert.throws(
+      () => before.decode(value, headers, 'process'),
+      (err: unknown) => err instanceof UnknownSchemaError && err.schema === 'process.v2',
+    );
   });
 });

@@ -93,6 +93,7 @@ export function samples(): { [K in RecordKind]: ContractRecords[K] } {
       comm: 'envoy',
       exe: '/usr/local/bin/envoy',
       cmdline: ['/usr/local/bin/envoy', '-c', '/etc/envoy/envoy.yaml', '--log-level', 'info'],
+      cmdlineTruncated: false,
       uid: 101,
       ppid: 48_200,
       cgroupId: 74_219,
@@ -139,6 +140,7 @@ export function samples(): { [K in RecordKind]: ContractRecords[K] } {
           addresses: [{ address: Buffer.from([10, 244, 3, 17]), prefixLength: 24, ifname: null }],
         },
       ],
+      namespacesTruncated: false,
       observedAt: 1_764_000_000_500,
     },
     heartbeat: {

@@ -141,6 +141,7 @@ describe('ingest: transactions', function () {
             kernel: 'k',
             collectorVersion: 'v',
             observedAt: 1,
+            namespacesTruncated: false,
             addresses: [{ key: `${hostId}/1/${addr}`, netns: 1, addr, prefixLength: 24, ifname: 'eth0' }],
           },
         ]);

@@ -16,7 +16,13 @@ describe('parsing /proc and mountinfo', () => {
   it('when comm contains spaces and parentheses, then stat fields are still counted from the last parenthesis', () => {
     const line =
       '4242 (we ird) (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000000 100 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n';
-    assert.deepEqual(parseProcStat(line), { comm: 'we ird) (x)', state: 'S', ppid: 1, startTicks: 987654 });
+    assert.deepEqual(parseProcStat(line), {
+      comm: 'we ird) (x)',
+      state: 'S',
+      ppid: 1,
+      startTicks: 987654,
+      cmdlineBytes: null,
+    });
   });
 
   it('when stat is truncated, then it is refused', () => {

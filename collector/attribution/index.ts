@@ -1,4 +1,5 @@
 export * from './cgroup-resolver';
+export * from './command-line';
 export * from './container-info';
 export * from './enricher';
 export * from './host-info';

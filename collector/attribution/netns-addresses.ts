@@ -34,6 +34,12 @@ export interface NetnsAddressOptions {
   concurrency?: number;
   /** Only these namespaces (inode numbers). @defaultValue every namespace */
   only?: readonly number[];
+  /**
+   * Most namespaces read (named ones first, then by pid): each costs an `ip` run, and a process
+   * may make as many as it likes.
+   * @defaultValue every namespace
+   */
+  limit?: number;
 }
 
 interface IpAddrInfo {
@@ -93,7 +99,9 @@ export async function listNetns(options: NetnsAddressOptions = {}): Promise<Map<
  */
 export async function readNetnsAddresses(options: NetnsAddressOptions = {}): Promise<NetnsAddressList[]> {
   const only = options.only?.length ? new Set(options.only) : undefined;
-  const namespaces = [...(await listNetns(options)).entries()].filter(([netns]) => !only || only.has(netns));
+  const namespaces = [...(await listNetns(options)).entries()]
+    .filter(([netns]) => !only || only.has(netns))
+    .slice(0, options.limit ?? Infinity);
   const out: NetnsAddressList[] = [];
   const concurrency = options.concurrency ?? 8;
   let next = 0;

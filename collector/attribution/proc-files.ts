@@ -3,6 +3,7 @@
  * reuses one buffer (procfs files report size 0, so `readFileSync` would stat and grow anyway).
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { utf8Boundary } from '../../contract/field-bounds';
 
 /** The fields of /proc/<pid>/stat that the enrichment uses. */
 export interface ProcStat {
@@ -13,6 +14,8 @@ export interface ProcStat {
   ppid: number;
   /** Field 22: start time after boot in clock ticks (USER_HZ), the pid-reuse-safe identity. */
   startTicks: number;
+  /** Bytes of the command line (fields 49 − 48, arg_end − arg_start); null when not shown to the reader. */
+  cmdlineBytes: number | null;
 }
 
 /**
@@ -29,7 +32,9 @@ export function parseProcStat(text: string): ProcStat | null {
   const ppid = Number(rest[1]);
   const startTicks = Number(rest[19]);
   if (!Number.isFinite(ppid) || !Number.isFinite(startTicks)) return null;
-  return { comm: text.slice(open + 1, close), state: rest[0] ?? '?', ppid, startTicks };
+  const argBytes = Number(rest[46]) - Number(rest[45]);
+  const cmdlineBytes = Number.isSafeInteger(argBytes) && argBytes > 0 ? argBytes : null;
+  return { comm: text.slice(open + 1, close), state: rest[0] ?? '?', ppid, startTicks, cmdlineBytes };
 }
 
 /** Real uid from /proc/<pid>/status (`Uid:` real, effective, saved, fs); null when absent. */
@@ -38,11 +43,14 @@ export function parseStatusUid(text: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** argv from /proc/<pid>/cmdline (NUL separated, trailing NUL). Empty for kernel threads and zombies. */
-export function parseCmdline(text: string): string[] {
+/**
+ * argv from /proc/<pid>/cmdline (NUL separated, trailing NUL). Empty for kernel threads and
+ * zombies. `complete` false: the text is a prefix, its last argument (even empty) is partial.
+ */
+export function parseCmdline(text: string, complete = true): string[] {
   if (text.length === 0) return [];
   const args = text.split('\0');
-  if (args[args.length - 1] === '') args.pop();
+  if (complete && args[args.length - 1] === '') args.pop();
   return args;
 }
 
@@ -88,20 +96,32 @@ export class ProcFileReader {
 
   /** The file as UTF-8 text; throws the fs error (ENOENT when the process is gone). */
   read(path: string): string {
+    return this.readPrefix(path, Infinity).text;
+  }
+
+  /**
+   * At most the first `maxBytes` bytes of the file as UTF-8 text (cut at a character boundary);
+   * `complete` is false when the file is longer. Reads `maxBytes + 1` bytes at most, so a huge
+   * file (a 2 MiB command line) costs no more than its prefix.
+   */
+  readPrefix(path: string, maxBytes: number): { text: string; complete: boolean } {
     const fd = openSync(path, 'r');
     try {
       let len = 0;
-      for (;;) {
+      const limit = maxBytes + 1;
+      while (len < limit) {
         if (len === this.buf.length) {
-          const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+          const bigger = Buffer.allocUnsafe(Math.min(this.buf.length * 2, Math.max(limit, this.buf.length)));
           this.buf.copy(bigger, 0, 0, len);
           this.buf = bigger;
         }
-        const n = readSync(fd, this.buf, len, this.buf.length - len, null);
+        const n = readSync(fd, this.buf, len, Math.min(this.buf.length, limit) - len, null);
         if (n === 0) break;
         len += n;
       }
-      return this.buf.toString('utf8', 0, len);
+      const complete = len <= maxBytes;
+      const end = complete ? len : utf8Boundary(this.buf.subarray(0, len), maxBytes);
+      return { text: this.buf.toString('utf8', 0, end), complete };
     } finally {
       closeSync(fd);
     }

@@ -7,8 +7,13 @@ export interface ProcessInfo {
   comm: string;
   /** Target of /proc/<pid>/exe (may end in " (deleted)"); null when unknown (kernel thread, exited). */
   exe: string | null;
-  /** argv; empty for kernel threads; null when unknown. */
+  /**
+   * argv, scrubbed and bounded (see `CommandLineFilter`); empty for kernel threads; null when
+   * unknown. The command line as read never leaves the resolver.
+   */
   cmdline: string[] | null;
+  /** The command line was longer than its bounds: `cmdline` is cut. */
+  cmdlineTruncated: boolean;
   /** Real uid; null when unknown. */
   uid: number | null;
   ppid: number | null;

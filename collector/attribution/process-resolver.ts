@@ -1,6 +1,9 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { bestCgroupPath, parseProcCgroup } from './cgroup-resolver';
+import { CommandLineFilter } from './command-line';
+import { FIELD_BOUNDS, utf8Length } from '../../contract/field-bounds';
+import { createLogger } from '../../common/log';
 import { LruCache } from '../../common/lru-cache';
 import type { ProcessField, ProcessInfo } from './process-info';
 import {
@@ -47,6 +50,16 @@ export interface ProcessResolverOptions {
    */
   clockTicks?: number;
   /**
+   * How command lines are scrubbed and bounded before they are kept.
+   * @defaultValue `new CommandLineFilter()`: scrubbing on, the default sensitive words
+   */
+  commandLines?: CommandLineFilter;
+  /**
+   * Most bytes of /proc/<pid>/cmdline read (a longer command line is cut, and marked so).
+   * @defaultValue 65536
+   */
+  cmdlineReadBytes?: number;
+  /**
    * Boot time, ms since the epoch.
    * @defaultValue `btime` of `<procRoot>/stat` × 1000 (whole seconds, so that start times, and
    * the Process identity built from them, are identical across collector restarts)
@@ -63,6 +76,12 @@ export interface ProcessResolverStats {
   gone: number;
   throttled: number;
   evicted: number;
+  /** Command lines cut to their bounds. */
+  cmdlinesTruncated: number;
+  /** Command lines with at least one value scrubbed. */
+  cmdlinesScrubbed: number;
+  /** Values scrubbed, in all. */
+  valuesScrubbed: number;
 }
 
 interface Entry {
@@ -72,6 +91,8 @@ interface Entry {
   /** performance.now() when seen gone; null while alive. */
   exitedAt: number | null;
 }
+
+const log = createLogger('process');
 
 /**
  * pid → process facts from /proc, cached by (pid, start time) so that a reused pid is a new
@@ -91,6 +112,10 @@ export class ProcessResolver {
   private readonly maxColdReadsPerSecond: number;
   private readonly cache: LruCache<number, Entry>;
   private readonly reader = new ProcFileReader();
+  private readonly commandLines: CommandLineFilter;
+  private readonly cmdlineReadBytes: number;
+  private lastCutLog = -Infinity;
+  private cutsNotLogged = 0;
   private windowStart = 0;
   private windowReads = 0;
   private readonly counters: ProcessResolverStats = {
@@ -101,6 +126,9 @@ export class ProcessResolver {
     gone: 0,
     throttled: 0,
     evicted: 0,
+    cmdlinesTruncated: 0,
+    cmdlinesScrubbed: 0,
+    valuesScrubbed: 0,
   };
 
   constructor(options: ProcessResolverOptions = {}) {
@@ -109,6 +137,8 @@ export class ProcessResolver {
     this.verifyIntervalMs = options.verifyIntervalMs ?? 2000;
     this.exitedTtlMs = options.exitedTtlMs ?? 30_000;
     this.maxColdReadsPerSecond = options.maxColdReadsPerSecond ?? 2000;
+    this.commandLines = options.commandLines ?? new CommandLineFilter();
+    this.cmdlineReadBytes = options.cmdlineReadBytes ?? 65536;
     this.clockTicks = options.clockTicks ?? readClockTicks();
     this.bootTimeMs =
       options.bootTimeMs ?? (parseBootTime(readFileSync(`${this.procRoot}/stat`, 'utf8')) ?? 0) * 1000;
@@ -262,6 +292,7 @@ export class ProcessResolver {
       comm,
       exe: null,
       cmdline: null,
+      cmdlineTruncated: false,
       uid: null,
       ppid: null,
       startTime: ticks === null ? null : this.ticksToEpochMs(ticks),
@@ -272,6 +303,42 @@ export class ProcessResolver {
       exited: true,
       capturedAt: Date.now(),
     };
+  }
+
+  /**
+   * The command line as it may leave the collector: scrubbed, then bounded. A cut is logged (the
+   * first at once, then at most one line a minute with the count), never its text.
+   */
+  private filterCommandLine(
+    pid: number,
+    comm: string,
+    read: { text: string; complete: boolean },
+    fullBytes: number | null,
+  ): { args: string[]; truncated: boolean } {
+    const args = parseCmdline(read.text, read.complete);
+    const out = this.commandLines.apply(args, read.complete);
+    if (out.scrubbed > 0) {
+      this.counters.cmdlinesScrubbed++;
+      this.counters.valuesScrubbed += out.scrubbed;
+    }
+    if (out.truncated) {
+      this.counters.cmdlinesTruncated++;
+      const now = performance.now();
+      if (now - this.lastCutLog < 60_000) {
+        this.cutsNotLogged++;
+      } else {
+        const size =
+          fullBytes ?? (read.complete ? utf8Length(read.text) : `more than ${this.cmdlineReadBytes}`);
+        const kept = out.args.reduce((n, a) => n + utf8Length(a) + 1, 0);
+        const more = this.cutsNotLogged > 0 ? ` (${this.cutsNotLogged} more cut since the last note)` : '';
+        log.info(
+          `command line of pid ${pid} (${comm}) cut: ${size} bytes, ${read.complete ? args.length : 'more than ' + args.length} arguments; kept ${kept} bytes in ${out.args.length} arguments (bounds: ${FIELD_BOUNDS.cmdlineArgs} arguments, ${FIELD_BOUNDS.cmdlineArgBytes} bytes each, ${FIELD_BOUNDS.cmdlineBytes} in all)${more}`,
+        );
+        this.lastCutLog = now;
+        this.cutsNotLogged = 0;
+      }
+    }
+    return out;
   }
 
   /** One cold read of /proc/<pid>: stat first (identity), then the rest, each allowed to fail. */
@@ -299,8 +366,14 @@ export class ProcessResolver {
     };
     const uid = attempt('uid', () => parseStatusUid(this.reader.read(`${dir}/status`)));
     if (uid === null && !unknown.includes('uid')) unknown.push('uid');
-    let cmdline = attempt('cmdline', () => parseCmdline(this.reader.read(`${dir}/cmdline`)));
-    const exe = attempt('exe', () => readlinkSync(`${dir}/exe`));
+    const argv = attempt('cmdline', () => this.reader.readPrefix(`${dir}/cmdline`, this.cmdlineReadBytes));
+    const filtered = argv && this.filterCommandLine(pid, stat.comm, argv, stat.cmdlineBytes);
+    let cmdline = filtered?.args ?? null;
+    let exe = attempt('exe', () => readlinkSync(`${dir}/exe`));
+    if (exe !== null && utf8Length(exe) > FIELD_BOUNDS.exeBytes) {
+      exe = null; // longer than the kernel's PATH_MAX allows: not a path
+      unknown.push('exe');
+    }
     const cgroupPath = attempt('cgroupPath', () =>
       bestCgroupPath(parseProcCgroup(this.reader.read(`${dir}/cgroup`))),
     );
@@ -314,6 +387,7 @@ export class ProcessResolver {
       comm: stat.comm,
       exe,
       cmdline,
+      cmdlineTruncated: cmdline !== null && (filtered?.truncated ?? false),
       uid,
       ppid: stat.ppid,
       startTime: this.ticksToEpochMs(stat.startTicks),

@@ -12,15 +12,16 @@ import {
   type CollectorKind,
   type ContractRecords,
   type HeartbeatV1,
-  type HostV1,
+  type HostV2,
   type ListenerV1,
-  type ProcessV1,
+  type ProcessV2,
 } from '../../contract';
 import { Enricher } from '../attribution/enricher';
 import type { FlowCollector, ListenerInfo } from '../flows/flow-collector';
 import type { FlowRecord } from '../../contract/flow-record';
 import type { NativeCapability, NativeStats } from '../kernel/native';
-import { readNetnsAddresses } from '../attribution/netns-addresses';
+import { readNetnsAddresses, type NetnsAddressList } from '../attribution/netns-addresses';
+import { cutUtf8, FIELD_BOUNDS } from '../../contract/field-bounds';
 import { parseProcStat } from '../attribution/proc-files';
 import type { RecordSink } from '../../contract/record-sink';
 
@@ -63,12 +64,41 @@ export interface CollectorPublisherOptions {
 }
 
 interface TrackedProcess {
-  record: ProcessV1;
+  record: ProcessV2;
 }
 
 const log = createLogger('publish');
 
 const listenerKey = (l: ListenerInfo): string => `${l.netns}/${l.addr}/${l.port}`;
+
+/**
+ * The namespaces of a host record within FIELD_BOUNDS (`hostNamespaces`, `hostAddresses`, and
+ * `ifnameBytes` per interface name); `truncated` when anything was left out.
+ */
+export function boundedNamespaces(found: readonly NetnsAddressList[]): {
+  namespaces: HostV2['namespaces'];
+  truncated: boolean;
+} {
+  let truncated = found.length > FIELD_BOUNDS.hostNamespaces;
+  let room = FIELD_BOUNDS.hostAddresses;
+  const namespaces = found.slice(0, FIELD_BOUNDS.hostNamespaces).map((n) => {
+    const addresses = n.addresses.flatMap((a) => {
+      try {
+        const ifname = a.ifname === null ? null : cutUtf8(a.ifname, FIELD_BOUNDS.ifnameBytes).text;
+        return [{ address: ipToBytes(a.address), prefixLength: a.prefixLength, ifname }];
+      } catch {
+        return []; // zone ids, anything not a plain address
+      }
+    });
+    if (addresses.length > room) {
+      truncated = true;
+      addresses.length = room;
+    }
+    room -= addresses.length;
+    return { netns: n.netns, addresses };
+  });
+  return { namespaces, truncated };
+}
 
 /**
  * Turns a running {@link FlowCollector} into the contract's records and hands them to a
@@ -103,6 +133,7 @@ export class CollectorPublisher {
   private started = false;
   private lastStats: NativeStats | undefined;
   private lastCapabilities: NativeCapability[] = [];
+  private namespacesCutLogged = false;
 
   constructor(options: CollectorPublisherOptions) {
     this.collector = options.collector;
@@ -185,13 +216,14 @@ export class CollectorPublisher {
     if (this.processes.has(key)) return;
     const info = this.enricher.processes.peek(pid);
     const same = info && (info.startTime ?? 0) === startTime ? info : undefined;
-    const record: ProcessV1 = {
+    const record: ProcessV2 = {
       ...this.base(),
       pid,
       startTime,
       comm: same?.comm ?? owner?.comm ?? '',
       exe: same?.exe ?? null,
       cmdline: same?.cmdline ?? [],
+      cmdlineTruncated: same?.cmdlineTruncated ?? false,
       uid: same?.uid ?? null,
       ppid: same?.ppid ?? null,
       cgroupId: owner?.cgroupId || same?.cgroupId || null,
@@ -296,7 +328,7 @@ export class CollectorPublisher {
       capabilities: this.lastCapabilities.map((c) => ({
         name: c.section,
         attached: c.attached,
-        error: c.attached ? null : (c.error ?? 'not attached'),
+        error: c.attached ? null : cutUtf8(c.error ?? 'not attached', FIELD_BOUNDS.capabilityErrorBytes).text,
       })),
       drops: {
         ringBufferFull: stats?.ringbufFull ?? 0,
@@ -315,24 +347,27 @@ export class CollectorPublisher {
   private publishHost(): void {
     if (this.hostInFlight) return;
     this.hostInFlight = (async () => {
-      const namespaces = this.withNamespaces
-        ? await readNetnsAddresses({ procRoot: this.procRoot, only: this.netnsScope })
+      const found = this.withNamespaces
+        ? await readNetnsAddresses({
+            procRoot: this.procRoot,
+            only: this.netnsScope,
+            limit: FIELD_BOUNDS.hostNamespaces + 1,
+          })
         : [];
-      const record: HostV1 = {
+      const { namespaces, truncated } = boundedNamespaces(found);
+      if (truncated && !this.namespacesCutLogged) {
+        this.namespacesCutLogged = true;
+        log.warn(
+          `host record: more than ${FIELD_BOUNDS.hostNamespaces} network namespaces or ${FIELD_BOUNDS.hostAddresses} addresses; the list is cut (namespacesTruncated)`,
+        );
+      }
+      const record: HostV2 = {
         ...this.base(),
-        hostname: this.enricher.host.hostname,
-        kernel: release(),
+        hostname: cutUtf8(this.enricher.host.hostname, FIELD_BOUNDS.hostnameBytes).text,
+        kernel: cutUtf8(release(), FIELD_BOUNDS.kernelBytes).text,
         collectorVersion: this.version,
-        namespaces: namespaces.map((n) => ({
-          netns: n.netns,
-          addresses: n.addresses.flatMap((a) => {
-            try {
-              return [{ address: ipToBytes(a.address), prefixLength: a.prefixLength, ifname: a.ifname }];
-            } catch {
-              return []; // zone ids, anything not a plain address
-            }
-          }),
-        })),
+        namespaces,
+        namespacesTruncated: truncated,
         observedAt: Date.now(),
       };
       this.emit('host', record);

@@ -6,9 +6,9 @@ import {
   machineIdFromBytes,
   podUidFromAvro,
   type HeartbeatV1,
-  type HostV1,
+  type HostV2,
   type ListenerV1,
-  type ProcessV1,
+  type ProcessV2,
 } from '../../contract';
 import { connectionKey, isLoopback, processKey, type Side } from '../correlation/address';
 import type {
@@ -49,6 +49,7 @@ function mergeProcessRow(into: Map<string, ProcessRow>, row: ProcessRow): void {
     podUid: row.podUid ?? cur.podUid,
     exe: row.exe ?? cur.exe,
     cmdline: row.cmdline ?? cur.cmdline,
+    cmdlineTruncated: row.cmdline === null ? cur.cmdlineTruncated : row.cmdlineTruncated,
     uid: row.uid ?? cur.uid,
     ppid: row.ppid ?? cur.ppid,
     exited: row.exited || cur.exited,
@@ -149,9 +150,9 @@ export class BatchProcessor {
     if (saves.length === 0) return result;
 
     const flows: FlowRecord[] = [];
-    const processes: ProcessV1[] = [];
+    const processes: ProcessV2[] = [];
     const listeners: ListenerV1[] = [];
-    const hosts: HostV1[] = [];
+    const hosts: HostV2[] = [];
     const heartbeats: HeartbeatV1[] = [];
     for (const m of fresh) {
       if (m.kind === 'flow') flows.push(m.record);
@@ -259,6 +260,7 @@ export class BatchProcessor {
       podUid: attributed ? ep.podUid : null,
       exe: null,
       cmdline: null,
+      cmdlineTruncated: null,
       uid: null,
       ppid: null,
       exited: false,
@@ -273,7 +275,7 @@ export class BatchProcessor {
     }
   }
 
-  private processRows(records: ProcessV1[]): ProcessRow[] {
+  private processRows(records: ProcessV2[]): ProcessRow[] {
     const rows = records.map((r) => {
       const hostId = machineIdFromBytes(r.hostId);
       return {
@@ -288,6 +290,7 @@ export class BatchProcessor {
           podUid: podUidFromAvro(r.podUid),
           exe: r.exe,
           cmdline: r.cmdline,
+          cmdlineTruncated: r.cmdlineTruncated,
           uid: r.uid,
           ppid: r.ppid,
           exited: r.exited,
@@ -343,6 +346,7 @@ export class BatchProcessor {
         podUid: null,
         exe: null,
         cmdline: null,
+        cmdlineTruncated: null,
         uid: null,
         ppid: null,
         exited: false,
@@ -354,7 +358,7 @@ export class BatchProcessor {
     ]);
   }
 
-  private hostRows(records: HostV1[]): HostRow[] {
+  private hostRows(records: HostV2[]): HostRow[] {
     const rows: HostRow[] = records.map((r) => {
       const hostId = machineIdFromBytes(r.hostId);
       return {
@@ -363,6 +367,7 @@ export class BatchProcessor {
         kernel: r.kernel,
         collectorVersion: r.collectorVersion,
         observedAt: r.observedAt,
+        namespacesTruncated: r.namespacesTruncated,
         addresses: r.namespaces.flatMap((ns) =>
           ns.addresses.map((a) => {
             const addr = ipFromBytes(a.address);

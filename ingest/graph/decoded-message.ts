@@ -1,12 +1,12 @@
 import type { FlowRecord } from '../../contract/flow-record';
-import type { HeartbeatV1, HostV1, ListenerV1, ProcessV1 } from '../../contract';
+import type { HeartbeatV1, HostV2, ListenerV1, ProcessV2 } from '../../contract';
 
 /** A message that passed validation, with its source offset. */
 export type DecodedMessage =
   | { offset: number; kind: 'flow'; record: FlowRecord }
-  | { offset: number; kind: 'process'; record: ProcessV1 }
+  | { offset: number; kind: 'process'; record: ProcessV2 }
   | { offset: number; kind: 'listener'; record: ListenerV1 }
-  | { offset: number; kind: 'host'; record: HostV1 }
+  | { offset: number; kind: 'host'; record: HostV2 }
   | { offset: number; kind: 'heartbeat'; record: HeartbeatV1 };
 
 /** What one transaction did for one topic-partition. */

@@ -17,6 +17,8 @@ export interface ProcessRow {
   podUid: string | null;
   exe: string | null;
   cmdline: string[] | null;
+  /** Whether `cmdline` was cut to the collector's bounds; null with `cmdline`. */
+  cmdlineTruncated: boolean | null;
   uid: number | null;
   ppid: number | null;
   exited: boolean;
@@ -37,6 +39,8 @@ export interface HostRow {
   kernel: string;
   collectorVersion: string;
   observedAt: number;
+  /** The collector cut the list of namespaces or addresses to its bounds. */
+  namespacesTruncated: boolean;
   addresses: { key: string; netns: number; addr: string; prefixLength: number; ifname: string | null }[];
 }
 

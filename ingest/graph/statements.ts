@@ -27,6 +27,7 @@ MERGE (n:Process {key: p.key})
   ON CREATE SET n.hostId = p.hostId, n.pid = p.pid, n.startTime = p.startTime,
                 n.unattributed = (p.pid = 0), n.firstSeen = datetime()
 SET n.comm = coalesce(p.comm, n.comm), n.exe = coalesce(p.exe, n.exe), n.cmdline = coalesce(p.cmdline, n.cmdline),
+    n.cmdlineTruncated = CASE WHEN p.cmdline IS NULL THEN n.cmdlineTruncated WHEN p.cmdlineTruncated THEN true END,
     n.uid = coalesce(p.uid, n.uid), n.ppid = coalesce(p.ppid, n.ppid),
     n.containerId = coalesce(p.containerId, n.containerId), n.podUid = coalesce(p.podUid, n.podUid),
     n.exited = p.exited OR coalesce(n.exited, false)
@@ -172,6 +173,7 @@ UNWIND $batch.rows AS h
 MERGE (n:Host {hostId: h.hostId}) ON CREATE SET n.firstSeen = datetime()
 WITH n, h WHERE coalesce(n.stateObservedAt, -1) <= h.observedAt
 SET n.hostname = h.hostname, n.kernel = h.kernel, n.collectorVersion = h.collectorVersion,
+    n.namespacesTruncated = CASE WHEN h.namespacesTruncated THEN true END,
     n.stateObservedAt = h.observedAt, n.lastSeen = datetime({epochMillis: h.observedAt})
 WITH n, h
 CALL {

@@ -10,9 +10,9 @@ import {
   podUidToAvro,
   containerIdToAvro,
   uuidToBytes,
-  type HostV1,
+  type HostV2,
   type ListenerV1,
-  type ProcessV1,
+  type ProcessV2,
   type TopicMessage,
 } from '../../contract';
 import { processKey } from '../../ingest/correlation/address';
@@ -92,7 +92,7 @@ export class IngestScenario {
 
   /** Host, process and listener records (state topics). */
   stateMessages(codec = new Codec()): TopicMessage[] {
-    const host = (hostId: string, runId: string, netns: number, addr: string, seq: number): HostV1 => ({
+    const host = (hostId: string, runId: string, netns: number, addr: string, seq: number): HostV2 => ({
       hostId: machineIdToBytes(hostId),
       runId: uuidToBytes(runId),
       seq,
@@ -108,6 +108,7 @@ export class IngestScenario {
           ],
         },
       ],
+      namespacesTruncated: false,
       observedAt: this.start,
     });
     const proc = (
@@ -118,7 +119,7 @@ export class IngestScenario {
       comm: string,
       container: string | null,
       pod: string | null,
-    ): ProcessV1 => ({
+    ): ProcessV2 => ({
       hostId: machineIdToBytes(hostId),
       runId: uuidToBytes(runId),
       seq: 1,
@@ -127,6 +128,7 @@ export class IngestScenario {
       comm,
       exe: `/usr/bin/${comm}`,
       cmdline: [comm],
+      cmdlineTruncated: false,
       uid: 1000,
       ppid: 1,
       cgroupId: null,
