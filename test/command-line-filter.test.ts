@@ -87,6 +87,7 @@ const LEFT_AS_IS: string[][] = [
 
 describe('command lines: scrubbed before they leave the collector', () => {
   const filter = new CommandLineFilter();
+  const { cmdlineArgBytes } = FIELD_BOUNDS;
 
   for (const [form, argv, published] of SCRUBBED_FORMS) {
     it(`when a process has a secret as ${form}, then the value reads ${SCRUBBED} and the rest is kept`, () => {
@@ -127,6 +128,20 @@ describe('command lines: scrubbed before they leave the collector', () => {
     assert.equal(commandLineOptionsFromEnv({ NETTOPO_SCRUB_CMDLINE: '0' }).scrub, false);
     assert.throws(() => parseSensitiveWords('ok,not a word'), ConfigError);
     assert.ok(DEFAULT_SENSITIVE_WORDS.includes('password'));
+  });
+
+  it('when arguments are crafted against the patterns (128 KiB runs of letters, schemes, keys, separators), then filtering them stays fast: its work is bounded by the cut', () => {
+    const crafted = ['B', 'a:', 'a=', ',a', 'x://', '{"a":', ' -a', 'a.'].map((piece) =>
+      piece.repeat(Math.floor(131_000 / piece.length)),
+    );
+    const argv = Array.from({ length: 200 }, (_, i) => crafted[i % crafted.length] as string);
+    const started = performance.now();
+    const out = filter.apply(argv);
+    const ms = performance.now() - started;
+    // Quadratic backtracking on one such argument took ~8 s before arguments were cut first.
+    assert.ok(ms < 1000, `${ms.toFixed(0)} ms`);
+    assert.equal(out.truncated, true);
+    assert.ok(out.args.every((a) => utf8Length(a) <= cmdlineArgBytes));
   });
 
   it('when the read stopped inside a URL before its host, then the unfinished authority is scrubbed', () => {

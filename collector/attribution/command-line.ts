@@ -83,9 +83,9 @@ const LEADING_KEY = /^(-*)([A-Za-z0-9_.-]+?)(\s*[=:]\s*)([\s\S]+)$/;
 /** An argument that is only an option name (`--password`, `-token`) or a bare word. */
 const KEY_ONLY = /^(-*)([A-Za-z0-9_.-]+)$/;
 /** `scheme://user:password@` anywhere. */
-const URL_USERINFO = /([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^\s:/@]*):([^\s@]*)@/g;
+const URL_USERINFO = /(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/)([^\s:/@]*):([^\s@]*)@/g;
 /** A URL at the end of a cut argument whose authority (maybe `user:pass…` or a token) was cut before its end. */
-const UNFINISHED_AUTHORITY = /([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^\s/@]+)$/;
+const UNFINISHED_AUTHORITY = /(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/)([^\s/@]+)$/;
 /**
  * `key=value` inside an argument, after a separator: a query string (`?user=a&password=b`), a list
  * (`a=1,token=b`), words (`sh -c "… PASSWORD=b …"`) or JSON (`{"apiKey": "b"}`).
@@ -94,9 +94,10 @@ const EMBEDDED_KEY =
   /(?<=^|[\s?&;,{([])(["']?)([A-Za-z0-9_.-]+)\1(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,(){}[\]"']+)/g;
 
 /**
- * Scrubs and bounds command lines. Scrubbing comes first, on the arguments as read (so that a key
- * is recognised before its value is cut), then the bounds of {@link FIELD_BOUNDS}: at most
- * `cmdlineArgs` arguments, `cmdlineArgBytes` each, `cmdlineBytes` in all.
+ * Scrubs and bounds command lines: each argument is cut to `cmdlineArgBytes` and only the first
+ * `cmdlineArgs` are kept (so the scrubbing's work is bounded, and every pattern is linear in its
+ * input: a process cannot stall the collector with a crafted argument), then scrubbed, then held
+ * to `cmdlineBytes` in all (see {@link FIELD_BOUNDS}). A URL cut in its authority is scrubbed there.
  *
  * Scrubbed forms, each case-insensitive, where a key is sensitive when it contains a sensitive
  * word (see {@link DEFAULT_SENSITIVE_WORDS}):
@@ -127,24 +128,31 @@ export class CommandLineFilter {
    * @param complete - false when the read stopped before the end (the last argument is partial)
    */
   apply(args: readonly string[], complete = true): FilteredCommandLine {
-    let input = args;
+    const { cmdlineArgs, cmdlineArgBytes } = FIELD_BOUNDS;
+    // Cut first, so that the scrubbing's work is bounded whatever a process puts in its arguments
+    // (128 of 1 KiB at most); a key still precedes its value, so a cut never hides a key.
+    let truncated = !complete || args.length > cmdlineArgs;
     let scrubbed = 0;
+    const kept = args.slice(0, cmdlineArgs);
+    const input = kept.map((arg, i) => {
+      const one = cutUtf8(arg, cmdlineArgBytes);
+      truncated ||= one.cut;
+      const partial = one.cut || (!complete && i === args.length - 1);
+      if (!this.scrubbing || !partial) return one.text;
+      const masked = one.text.replace(UNFINISHED_AUTHORITY, `$1${SCRUBBED}`);
+      if (masked !== one.text) scrubbed++;
+      return masked;
+    });
+    let out = input;
     if (this.scrubbing) {
-      if (!complete && input.length > 0) {
-        const last = input[input.length - 1] as string;
-        const masked = last.replace(UNFINISHED_AUTHORITY, `$1${SCRUBBED}`);
-        if (masked !== last) {
-          input = [...input.slice(0, -1), masked];
-          scrubbed++;
-        }
-      }
-      const out = this.scrubList(input);
-      input = out.args;
-      scrubbed += out.count;
+      const s = this.scrubList(input);
+      out = s.args;
+      scrubbed += s.count;
     }
-    const bounded = boundCommandLine(input);
-    return { args: bounded.args, truncated: bounded.truncated || !complete, scrubbed };
+    const bounded = boundCommandLine(out);
+    return { args: bounded.args, truncated: truncated || bounded.truncated, scrubbed };
   }
+
 
   /** Whether a key (an option name, an environment variable, a JSON key) is sensitive. */
   isSensitive(key: string): boolean {
@@ -197,16 +205,13 @@ export class CommandLineFilter {
       count++;
       return `${scheme}${user}:${SCRUBBED}@`;
     });
-    text = text.replace(
-      EMBEDDED_KEY,
-      (all, quote: string, key: string, sep: string, value: string) => {
-        const quoted = value.length >= 2 && (value[0] === '"' || value[0] === "'");
-        if ((quoted ? value.slice(1, -1) : value) === SCRUBBED || !this.isSensitive(key)) return all;
-        count++;
-        const masked = quoted ? `${value[0]}${SCRUBBED}${value[0]}` : SCRUBBED;
-        return `${quote}${key}${quote}${sep}${masked}`;
-      },
-    );
+    text = text.replace(EMBEDDED_KEY, (all, quote: string, key: string, sep: string, value: string) => {
+      const quoted = value.length >= 2 && (value[0] === '"' || value[0] === "'");
+      if ((quoted ? value.slice(1, -1) : value) === SCRUBBED || !this.isSensitive(key)) return all;
+      count++;
+      const masked = quoted ? `${value[0]}${SCRUBBED}${value[0]}` : SCRUBBED;
+      return `${quote}${key}${quote}${sep}${masked}`;
+    });
     return { text, count };
   }
 }
