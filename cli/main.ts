@@ -5,7 +5,7 @@
  */
 import '../patches/kafkajs'; // before anything loads kafkajs: see the module
 import { Command } from 'commander';
-import { packageVersion, toNettopoError } from '../common';
+import { packageVersion, terminalText, toNettopoError } from '../common';
 import { commands } from './commands';
 
 export function buildProgram(): Command {
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     await buildProgram().parseAsync(process.argv);
   } catch (err) {
     const e = toNettopoError(err);
-    process.stderr.write(`nettopo: ${e.message}\n`);
+    process.stderr.write(`nettopo: ${terminalText(e.message)}\n`);
     process.exitCode = 1;
   }
 }

@@ -1,3 +1,4 @@
 export * from './errors';
 export * from './log';
 export * from './paths';
+export * from './terminal-text';

@@ -1,6 +1,10 @@
+import { terminalText } from './terminal-text';
+
 /**
  * A small leveled logger writing one line per message to stderr, so that stdout stays free
  * for data (JSON lines, tables). Level from NETTOPO_LOG_LEVEL (error|warn|info|debug), default info.
+ * Messages are written through {@link terminalText}: a name from a host in a message can neither
+ * act on the terminal nor start a line of its own.
  */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -21,7 +25,9 @@ export interface Logger {
 export function createLogger(component: string): Logger {
   const write = (level: LogLevel, msg: string): void => {
     if (order[level] > order[currentLevel()]) return;
-    process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} [${component}] ${msg}\n`);
+    process.stderr.write(
+      `${new Date().toISOString()} ${level.padEnd(5)} [${component}] ${terminalText(msg)}\n`,
+    );
   };
   return {
     error: (m) => write('error', m),

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '../../common/log';
+import { terminalJson } from '../../common/terminal-text';
 import { kafkaSettings } from '../../kafka/kafka-config';
 import { ALL_TOPICS } from '../../contract';
 import { EventConsumer, recordView } from '../../events';
@@ -69,7 +70,7 @@ export function registerEvents(program: Command): void {
         seen++;
         if (opts.max !== undefined && seen >= opts.max) finish();
       };
-      const out = (line: unknown): void => void process.stdout.write(`${JSON.stringify(line)}\n`);
+      const out = (line: unknown): void => void process.stdout.write(`${terminalJson(line)}\n`);
       await consumer.run({
         onRecord: ({ topic: t, partition, offset, key, timestamp, decoded }) => {
           if (opts.max !== undefined && seen >= opts.max) return;

@@ -1,4 +1,5 @@
 import type { FlowRecord } from '../../contract/flow-record';
+import { terminalJson, terminalText } from '../../common/terminal-text';
 
 /** How `nettopo collect` prints flow records. */
 export type FlowOutputFormat = 'json' | 'table';
@@ -36,8 +37,10 @@ function endpoint(addr: string, port: number): string {
   return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
+/** A cell: its text made safe for a terminal (names come from the host's processes), padded. */
 function cell(c: Column, text: string): string {
-  return c.right ? text.padStart(c.width) : text.padEnd(c.width);
+  const safe = terminalText(text);
+  return c.right ? safe.padStart(c.width) : safe.padEnd(c.width);
 }
 
 /** The header line of the table format. */
@@ -48,9 +51,13 @@ export function tableHeader(): string {
     .trimEnd();
 }
 
-/** One flow record as a line of the chosen format (no trailing newline). */
+/**
+ * One flow record as a line of the chosen format (no trailing newline), safe to print to a
+ * terminal: table cells escape control characters (`\x1b`), JSON escapes them as JSON does
+ * (`\u001b`) and the C1 and bidirectional controls JSON.stringify leaves raw.
+ */
 export function formatFlow(record: FlowRecord, format: FlowOutputFormat): string {
-  if (format === 'json') return JSON.stringify(record);
+  if (format === 'json') return terminalJson(record);
   return columns
     .map((c) => cell(c, c.value(record)))
     .join(' ')
