@@ -122,6 +122,17 @@ export class BoundedBuffer<T> {
     this.inFlightItems -= batch.items.length;
   }
 
+  /**
+   * Removes the oldest queued item (not counted as dropped: the caller says why it goes) and
+   * returns it; undefined when nothing is queued.
+   */
+  removeFirst(): T | undefined {
+    if (this.length === 0) return undefined;
+    const item = this.shift();
+    this.queuedBytes -= this.sizeOf(item);
+    return item;
+  }
+
   /** Sending failed: every batch in flight goes back to the front, in order. */
   requeue(): void {
     if (this.inFlight.length === 0) return;

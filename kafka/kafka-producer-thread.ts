@@ -133,13 +133,19 @@ export class KafkaProducerThread {
     if (this.worker) await this.request({ op: 'reset' });
   }
 
-  /** Disconnects and ends the worker. */
-  async close(): Promise<void> {
+  /**
+   * Disconnects and ends the worker; `now`: ends it at once, whatever kafkajs is doing (a
+   * connection being retried), failing what is pending.
+   */
+  async close(now = false): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    await Promise.race([this.request({ op: 'close' }), new Promise((r) => setTimeout(r, 3000))]);
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+    if (!now) {
+      const cap = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      await Promise.race([this.request({ op: 'close' }), cap(3000)]);
+      await Promise.race([exited, cap(2000)]);
+    }
     await worker.terminate();
   }
 

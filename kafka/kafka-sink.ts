@@ -63,6 +63,13 @@ export interface KafkaSinkOptions {
    */
   maxRequestBytes?: number;
   /**
+   * Largest record sent, bytes (value, key and headers). A larger one is refused before it is
+   * buffered: counted (`refused`), logged once per topic, dropped. Keep it under the broker's
+   * `message.max.bytes` (1,048,588 by default) and the topics' `max.message.bytes`.
+   * @defaultValue `1000000`
+   */
+  maxRecordBytes?: number;
+  /**
    * How long a first record waits for others before a request is sent, ms.
    * @defaultValue `20`
    */
@@ -106,11 +113,28 @@ export interface KafkaSinkStats {
   droppedInDoubt: number;
   /** Records dropped because they could not be encoded (a bug, logged). */
   invalid: number;
+  /**
+   * Records never sent because they are too large: over `maxRecordBytes`, or refused by the
+   * broker on their own (its `max.message.bytes`). Each kind's first is logged.
+   */
+  refused: number;
   /** Records waiting or in flight. */
   buffered: number;
   bufferedBytes: number;
   /** Produce requests that failed (each retried). */
   sendFailures: number;
+}
+
+/** What a sink did not deliver: the counters that make a collector's exit status non-zero. */
+export interface UndeliveredRecords {
+  /** Dropped for room (buffer full). */
+  dropped: number;
+  refused: number;
+  invalid: number;
+  /** Still buffered when the sink stopped. */
+  leftAtExit: number;
+  /** All of them. */
+  total: number;
 }
 
 /**
@@ -132,13 +156,16 @@ const log = createLogger('kafka');
 const MAX_CACHED = 10000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A cap on a wait, which does not keep the process alive by itself. */
+const cap = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 /** The producer as the sink uses it, in this thread or in a worker thread. */
 interface ProducerChannel {
   connect(): Promise<void>;
   send(records: readonly Pending[], epoch: number): Promise<SendResult>;
   reset(): Promise<void>;
-  close(): Promise<void>;
+  /** Disconnects; `now`: without waiting for what kafkajs is doing (delivery has given up). */
+  close(now?: boolean): Promise<void>;
 }
 
 function inThread(config: KafkaProducerConfig): ProducerChannel {
@@ -147,7 +174,7 @@ function inThread(config: KafkaProducerConfig): ProducerChannel {
     connect: () => producer.connect(),
     send: (records, epoch) => producer.send(topicMessagesOf(records), epoch),
     reset: () => producer.reset(),
-    close: () => producer.reset(),
+    close: (now) => Promise.race([producer.reset(), cap(now ? 1000 : 5000)]),
   };
 }
 
@@ -181,7 +208,10 @@ export class KafkaSink implements RecordSink {
   private readonly buffer: BoundedBuffer<Pending>;
   private readonly prefix: string;
   private readonly options: Required<
-    Pick<KafkaSinkOptions, 'batchSize' | 'lingerMs' | 'maxRequestBytes' | 'maxBatchesInFlight'>
+    Pick<
+      KafkaSinkOptions,
+      'batchSize' | 'lingerMs' | 'maxRequestBytes' | 'maxBatchesInFlight' | 'maxRecordBytes'
+    >
   >;
   private readonly producer: ProducerChannel;
   private connected = false;
@@ -189,7 +219,19 @@ export class KafkaSink implements RecordSink {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  private counters = { submitted: 0, produced: 0, invalid: 0, sendFailures: 0 };
+  private wakeFromPause: (() => void) | undefined;
+  private counters = { submitted: 0, produced: 0, invalid: 0, refused: 0, sendFailures: 0 };
+  /** Topics whose first refused record was logged; later ones are counted and reported with the drops. */
+  private readonly refusalLogged = new Set<string>();
+  private refusedAtLastLog = 0;
+  /** Records of one request at most: `batchSize`, less while a refused request is being split. */
+  private recordLimit = 0;
+  /**
+   * Set while the records of a request the broker refused as too large are sent in ever smaller
+   * requests: how many of them are still to go, and the request size before the refusal.
+   */
+  private isolation: { remaining: number; requestBytes: number } | undefined;
+  private left = 0;
   private droppedInDoubt = 0;
   private lastDropLog = 0;
   /** Current request size limit: halved when the broker refuses a batch as too large. */
@@ -197,6 +239,8 @@ export class KafkaSink implements RecordSink {
   private droppedAtLastLog = 0;
   private readonly keyBytes = new Map<string, Buffer>();
   private readonly headerBytes = new WeakMap<object, Record<string, Buffer>>();
+  /** Bytes of each header set (names and values), as they go on the wire. */
+  private readonly headerSizes = new WeakMap<Record<string, Buffer>, number>();
   private inFlight: InFlight[] = [];
   /** Sends of an epoch stop at its first failure; the next epoch starts with the records put back. */
   private epoch = 0;
@@ -212,8 +256,10 @@ export class KafkaSink implements RecordSink {
       lingerMs: options.lingerMs ?? 20,
       maxRequestBytes: options.maxRequestBytes ?? (compression === 'gzip' ? 3 * 1048576 : 900 * 1024),
       maxBatchesInFlight: Math.max(1, options.maxBatchesInFlight ?? 3),
+      maxRecordBytes: options.maxRecordBytes ?? 1_000_000,
     };
     this.requestBytes = this.options.maxRequestBytes;
+    this.recordLimit = this.options.batchSize;
     const config: KafkaProducerConfig = {
       settings: options.settings,
       prefix: this.prefix,
@@ -278,13 +324,20 @@ export class KafkaSink implements RecordSink {
       return;
     }
     const { key, value, headers } = encoded.message;
+    const headerBytes = this.bytesOfHeaders(headers);
     const pending: Pending = {
       topic: this.prefix + encoded.topic,
       key: this.bytesOfKey(key),
       value,
-      headers: this.bytesOfHeaders(headers),
+      headers: headerBytes,
       size: value.length + key.length + RECORD_OVERHEAD,
     };
+    const bytes = value.length + pending.key.length + (this.headerSizes.get(headerBytes) ?? 0);
+    if (bytes > this.options.maxRecordBytes) {
+      this.refuse(pending, `${bytes} bytes, over the ${this.options.maxRecordBytes}-byte record limit`);
+      this.reportDrops();
+      return;
+    }
     if (this.buffer.push(pending) > 0) this.reportDrops();
     this.wake?.();
   }
@@ -303,10 +356,23 @@ export class KafkaSink implements RecordSink {
     let bytes = this.headerBytes.get(headers);
     if (!bytes) {
       bytes = {};
-      for (const name in headers) bytes[name] = Buffer.from(headers[name] as string);
+      let size = 0;
+      for (const name in headers) {
+        bytes[name] = Buffer.from(headers[name] as string);
+        size += Buffer.byteLength(name) + bytes[name].length;
+      }
       this.headerBytes.set(headers, bytes);
+      this.headerSizes.set(bytes, size);
     }
     return bytes;
+  }
+
+  /** What was not delivered (after {@link stop}, including what was still buffered). */
+  undelivered(): UndeliveredRecords {
+    const { invalid, refused } = this.counters;
+    const dropped = this.buffer.dropped;
+    const leftAtExit = this.running ? 0 : this.left;
+    return { dropped, refused, invalid, leftAtExit, total: dropped + refused + invalid + leftAtExit };
   }
 
   /**
@@ -320,10 +386,23 @@ export class KafkaSink implements RecordSink {
     const outcome = await Promise.race([this.loop?.then(() => 'done' as const) ?? 'done', deadline]);
     this.running = false;
     const left = this.buffer.length + this.buffer.inFlightCount;
+    this.left = left;
     if (outcome === 'timeout') log.warn(`stopping with ${left} records undelivered (Kafka did not answer)`);
-    await Promise.race([this.producer.close().catch(() => undefined), sleep(5000)]);
+    this.wakeFromPause?.();
+    await Promise.race([this.producer.close(outcome === 'timeout').catch(() => undefined), cap(5000)]);
     this.reportDrops(true);
     return left;
+  }
+
+  /** Waits `ms` (a back-off), or less when the sink stops. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeFromPause = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).finally(() => (this.wakeFromPause = undefined));
   }
 
   /** Resolves at the next `send` (or after `ms`). */
@@ -359,6 +438,7 @@ export class KafkaSink implements RecordSink {
         this.inFlight.shift();
         this.buffer.ack();
         this.counters.produced += oldest.batch.length;
+        this.isolated(oldest.batch.length);
         const waited = Date.now() - oldest.sentAt;
         if (backoff > 0 || waited > 5000)
           log.info(
@@ -366,10 +446,11 @@ export class KafkaSink implements RecordSink {
           );
         backoff = 0;
       } catch (err) {
+        if (!this.running) return; // stopped meanwhile: what is left is counted by stop()
         this.counters.sendFailures++;
-        if ((err as { tooLarge?: boolean }).tooLarge && this.requestBytes > 16 * 1024) {
-          this.requestBytes = Math.floor(this.requestBytes / 2);
-          log.warn(`broker refused a batch as too large; requests now at most ${this.requestBytes} bytes`);
+        const refusal = err as { tooLarge?: boolean; records?: number };
+        if (refusal.tooLarge && refusal.records !== undefined && refusal.records > 0) {
+          this.tooLarge(refusal.records, (err as Error).message);
           continue;
         }
         backoff = Math.min(backoff === 0 ? 250 : backoff * 2, 5000);
@@ -380,7 +461,7 @@ export class KafkaSink implements RecordSink {
         );
         if (this.connected && (err as { kafkajsRetriable?: boolean }).kafkajsRetriable === false)
           await this.reset();
-        await sleep(backoff);
+        await this.pause(backoff);
       }
     }
   }
@@ -393,8 +474,9 @@ export class KafkaSink implements RecordSink {
       if (this.inFlight.length === 0 && this.buffer.length < batchSize && !this.stopping && lingerMs > 0)
         await sleep(lingerMs);
       // After a failure, the same batch again, if its records are all still here.
+      const limit = Math.min(batchSize, this.recordLimit);
       const batch = this.buffer.take(
-        this.uncertain ? Math.min(batchSize, this.uncertain.length) : batchSize,
+        this.uncertain && this.uncertain.length > 0 ? Math.min(limit, this.uncertain.length) : limit,
         this.requestBytes,
       );
       if (this.uncertain) {
@@ -421,12 +503,15 @@ export class KafkaSink implements RecordSink {
    */
   private async failed(first: SendResult & { ok: false }): Promise<Error> {
     const outcomes = await Promise.all(this.inFlight.map((f) => f.result));
+    const records = this.inFlight[0]?.batch.length ?? 0;
     let attempted = 0;
     this.inFlight.forEach((f, i) => {
       const o = outcomes[i] as SendResult;
       if (o.ok || o.skipped) return; // ok cannot follow a failure of the same epoch
       attempted++;
-      if (o.tooLarge) return; // refused: not written
+      // One record refused: nothing written. Several: the request's other partitions may have
+      // been written (kafkajs reports the first partition's error for the whole request).
+      if (o.tooLarge && f.batch.length === 1) return;
       for (const p of f.batch) p.attempted = true;
       if (attempted === 1) this.uncertain = { first: f.batch[0] as Pending, length: f.batch.length };
       else this.uncertain = { first: f.batch[0] as Pending, length: -1 }; // two in doubt: never the same
@@ -435,7 +520,52 @@ export class KafkaSink implements RecordSink {
     this.buffer.requeue();
     this.epoch++;
     const err = new KafkaUnavailableError(`produce failed: ${first.message}`);
-    return Object.assign(err, { tooLarge: first.tooLarge, kafkajsRetriable: first.retriable });
+    return Object.assign(err, { tooLarge: first.tooLarge, records, kafkajsRetriable: first.retriable });
+  }
+
+  /**
+   * The broker refused a request of `records` records as too large. One record: it is refused
+   * (counted, logged, dropped) and the stream goes on. More: they go again in requests of half
+   * as many records (and half the bytes), until each has been delivered or refused on its own.
+   */
+  private tooLarge(records: number, message: string): void {
+    if (records === 1) {
+      const record = this.buffer.removeFirst();
+      if (record) this.refuse(record, `refused by the broker (${message})`);
+      if (this.isolation) {
+        // The record was too large, not the requests: back to their size before.
+        this.requestBytes = this.isolation.requestBytes;
+        this.isolation = undefined;
+        this.recordLimit = this.options.batchSize;
+      }
+      return;
+    }
+    this.isolation ??= { remaining: records, requestBytes: this.requestBytes };
+    this.recordLimit = Math.ceil(records / 2);
+    this.requestBytes = Math.max(16 * 1024, Math.floor(this.requestBytes / 2));
+    log.warn(
+      `broker refused a request of ${records} records as too large; sending them ${this.recordLimit} at a time (at most ${this.requestBytes} bytes)`,
+    );
+  }
+
+  /** `records` were delivered: the end of an isolation once all of the refused request's went. */
+  private isolated(records: number): void {
+    if (!this.isolation) return;
+    this.isolation.remaining -= records;
+    if (this.isolation.remaining > 0) return;
+    // Every record went through in smaller requests: the request size was too large; keep it.
+    this.isolation = undefined;
+    this.recordLimit = this.options.batchSize;
+  }
+
+  /** A record that is never sent: counted, and the first of its topic logged. */
+  private refuse(record: Pending, why: string): void {
+    this.counters.refused++;
+    if (this.refusalLogged.has(record.topic)) return;
+    this.refusalLogged.add(record.topic);
+    log.warn(
+      `a ${record.topic} record (key ${record.key.toString()}, ${record.value.length} bytes) is not sent: ${why}; further ones of this topic are counted (refused)`,
+    );
   }
 
   private async connect(): Promise<void> {
@@ -452,18 +582,25 @@ export class KafkaSink implements RecordSink {
   private async reset(): Promise<void> {
     this.connected = false;
     this.uncertain = undefined;
-    await Promise.race([this.producer.reset().catch(() => undefined), sleep(3000)]);
+    await Promise.race([this.producer.reset().catch(() => undefined), cap(3000)]);
   }
 
   private reportDrops(final = false): void {
     const now = Date.now();
     const dropped = this.buffer.dropped;
-    if (dropped === this.droppedAtLastLog) return;
+    const { refused } = this.counters;
+    if (dropped === this.droppedAtLastLog && refused === this.refusedAtLastLog) return;
     if (!final && now - this.lastDropLog < 10000) return;
-    log.warn(
-      `Kafka buffer full (cap ${(this.buffer.maxBytes / 1048576).toFixed(1)} MiB): ${dropped} records dropped since start (${dropped - this.droppedAtLastLog} since last report)`,
-    );
+    if (dropped !== this.droppedAtLastLog)
+      log.warn(
+        `Kafka buffer full (cap ${(this.buffer.maxBytes / 1048576).toFixed(1)} MiB): ${dropped} records dropped since start (${dropped - this.droppedAtLastLog} since last report)`,
+      );
+    if (refused !== this.refusedAtLastLog)
+      log.warn(
+        `${refused} records refused as too large since start (${refused - this.refusedAtLastLog} since last report)`,
+      );
     this.lastDropLog = now;
     this.droppedAtLastLog = dropped;
+    this.refusedAtLastLog = refused;
   }
 }

@@ -168,6 +168,35 @@ describe('nettopo collect (real kernel, CLI)', function () {
     );
   });
 
+  it('when Kafka cannot be reached at all, then the collector exits with status 3 and says how many records it did not deliver: every record of its run', async function () {
+    const cli = new CliRun([
+      'collect',
+      '--kafka',
+      '127.0.0.1:1', // nothing listens on port 1
+      '--duration',
+      '2',
+      '--interval',
+      '0.5',
+      '--heartbeat',
+      '0.5',
+      '--stop-timeout',
+      '1',
+    ]);
+    assert.equal(await cli.exited(60000), 3, cli.stderr);
+    const note =
+      /nettopo: (\d+) records not delivered to Kafka: (\d+) still buffered at exit, 0 dropped \(buffer full\), 0 refused \(too large\), 0 not encodable/.exec(
+        cli.stderr,
+      );
+    assert.ok(note, cli.stderr);
+    const summary = /kafka: (\d+) records submitted, 0 produced, .*, last seq (\d+)/.exec(cli.stderr);
+    assert.ok(summary, cli.stderr);
+    const lost = Number(note[1]);
+    assert.ok(lost >= 4, `heartbeats and the host record at least (${lost})`);
+    assert.equal(Number(note[2]), lost);
+    assert.equal(Number(summary[1]), lost, 'every record submitted was lost');
+    assert.equal(Number(summary[2]), lost, 'every sequence number of the run');
+  });
+
   it('when given a host id that is not 32 hex digits or an unknown namespace, then it refuses to start', async function () {
     for (const args of [
       ['--host-id', 'not-a-machine-id'],

@@ -43,6 +43,18 @@ describe('transport: bounded buffer and Kafka settings', () => {
     assert.deepEqual([...b.take(10)], [3, 4, 5, 6, 7]);
   });
 
+  it('when the broker refuses the oldest record, then removing it frees its bytes and is not counted as a drop', () => {
+    const b = buffer(1000);
+    for (let i = 1; i <= 3; i++) b.push(i);
+    b.take(1);
+    b.requeue();
+    assert.equal(b.removeFirst(), 1);
+    assert.equal(b.bytes, 20);
+    assert.equal(b.dropped, 0);
+    assert.deepEqual([...b.take(10)], [2, 3]);
+    assert.equal(b.removeFirst(), undefined);
+  });
+
   it('when a batch crosses to the producer thread, then every record keeps its topic, key, value and headers, in order', () => {
     const keyA = Buffer.from('a'.repeat(32));
     const keyB = Buffer.from('b'.repeat(32));

@@ -115,6 +115,7 @@ describe('transport: collector → Kafka (real kernel, real Kafka)', function ()
     await run.waitForLine((r) => isServerEnd(r) && r.state !== 'open');
     await new Promise((r) => setTimeout(r, 1500)); // a heartbeat or two, the exits noticed
     const stderr = await run.stop();
+    assert.equal(run.exitCode, 0, 'everything delivered: a clean exit');
     const lastSeq = lastSeqOf(stderr);
     const printed = run.lines;
     assert.ok(printed.length >= 2);

@@ -5,11 +5,21 @@ import {
   parseMachineId,
   resolveNetns,
   tableHeader,
+  undeliveredNote,
   type FlowOutputFormat,
 } from '../../collector';
-import { kafkaSettings } from '../../kafka';
+import { kafkaSettings, type UndeliveredRecords } from '../../kafka';
 import { brokersOf } from './events';
-import { intList, MAX_FLOWS_OPTION, positiveNumber, stringList } from './option-parsers';
+import {
+  commandLineOptions,
+  intList,
+  MAX_FLOWS_OPTION,
+  positiveInt,
+  positiveNumber,
+  scrubOptions,
+  stringList,
+  type ScrubFlags,
+} from './option-parsers';
 
 /** A network namespace name, path or inode number, resolved to its inode number now. */
 function netnsList(value: string, previous: number[] = []): number[] {
@@ -26,7 +36,8 @@ function hostId(value: string): string {
   return id;
 }
 
-interface CollectOptions {
+interface CollectOptions extends ScrubFlags {
+  maxRecordBytes: number;
   duration?: number;
   interval: number;
   format?: FlowOutputFormat | 'none';
@@ -50,7 +61,7 @@ interface CollectOptions {
 
 /** `nettopo collect`: the collector on its own, printing flow records (like tcplife, attributed). */
 export function registerCollect(program: Command): void {
-  program
+  const command = program
     .command('collect')
     .description(
       'trace TCP connections with eBPF and print attributed flow records (needs root; see README for capabilities)',
@@ -103,6 +114,12 @@ export function registerCollect(program: Command): void {
       },
       'gzip',
     )
+    .option(
+      '--max-record-bytes <bytes>',
+      "largest record sent to Kafka; a larger one is counted as refused and dropped (keep it under the broker's message.max.bytes)",
+      positiveInt('max-record-bytes'),
+      1_000_000,
+    )
     .option('--heartbeat <seconds>', 'heartbeat period', positiveNumber('heartbeat'), 10)
     .option('--host-interval <seconds>', 'host record period', positiveNumber('host-interval'), 60)
     .option(
@@ -134,38 +151,51 @@ export function registerCollect(program: Command): void {
       '--netns <name-or-inode>',
       'only sockets, listeners and addresses of this network namespace (ip netns name, /proc/<pid>/ns/net path or inode; repeatable)',
       netnsList,
-    )
-    .action(async (opts: CollectOptions) => {
-      const format = opts.format ?? (opts.kafka ? 'none' : 'json');
-      if (format === 'table') process.stdout.write(`${tableHeader()}\n`);
-      const run = CollectorRun.start({
-        intervalMs: opts.interval * 1000,
-        filter: { pids: opts.pid, ports: opts.port, containers: opts.container, netns: opts.netns },
-        hostId: opts.hostId ?? envHostId(),
-        ignorePid: opts.includeSelf ? 0 : process.pid,
-        maxFlows: opts.maxFlows,
-        kafka: opts.kafka
-          ? {
-              settings: kafkaSettings({
-                brokers: brokersOf(typeof opts.kafka === 'string' ? opts.kafka : undefined),
-              }),
-              topicPrefix: opts.topicPrefix,
-              partitions: Math.round(opts.partitions),
-              retentionMs: Math.round(opts.retentionHours * 3600 * 1000),
-              bufferBytes: Math.round(opts.bufferMb * 1024 * 1024),
-              compression: opts.compression,
-              heartbeatIntervalMs: opts.heartbeat * 1000,
-              hostIntervalMs: opts.hostInterval * 1000,
-            }
-          : undefined,
-        onFlows: (records) => {
-          if (format !== 'none')
-            process.stdout.write(records.map((r) => formatFlow(r, format)).join('\n') + '\n');
-        },
-      });
-      await untilStopped(opts.duration);
-      await run.stop(opts.stopTimeout * 1000);
+    );
+  scrubOptions(command).action(async (opts: CollectOptions) => {
+    const format = opts.format ?? (opts.kafka ? 'none' : 'json');
+    if (format === 'table') process.stdout.write(`${tableHeader()}\n`);
+    const run = CollectorRun.start({
+      intervalMs: opts.interval * 1000,
+      filter: { pids: opts.pid, ports: opts.port, containers: opts.container, netns: opts.netns },
+      hostId: opts.hostId ?? envHostId(),
+      ignorePid: opts.includeSelf ? 0 : process.pid,
+      maxFlows: opts.maxFlows,
+      commandLines: commandLineOptions(opts),
+      kafka: opts.kafka
+        ? {
+            settings: kafkaSettings({
+              brokers: brokersOf(typeof opts.kafka === 'string' ? opts.kafka : undefined),
+            }),
+            topicPrefix: opts.topicPrefix,
+            partitions: Math.round(opts.partitions),
+            retentionMs: Math.round(opts.retentionHours * 3600 * 1000),
+            bufferBytes: Math.round(opts.bufferMb * 1024 * 1024),
+            compression: opts.compression,
+            maxRecordBytes: opts.maxRecordBytes,
+            heartbeatIntervalMs: opts.heartbeat * 1000,
+            hostIntervalMs: opts.hostInterval * 1000,
+          }
+        : undefined,
+      onFlows: (records) => {
+        if (format !== 'none')
+          process.stdout.write(records.map((r) => formatFlow(r, format)).join('\n') + '\n');
+      },
     });
+    await untilStopped(opts.duration);
+    failIfUndelivered(await run.stop(opts.stopTimeout * 1000));
+  });
+}
+
+/** Exit status of a collector that lost records. */
+export const UNDELIVERED_EXIT_CODE = 3;
+
+/** Says how many records Kafka did not get and makes the exit status non-zero when any. */
+export function failIfUndelivered(lost: UndeliveredRecords | undefined): void {
+  const note = undeliveredNote(lost);
+  if (note === undefined) return;
+  process.stderr.write(`nettopo: ${note}\n`);
+  process.exitCode = UNDELIVERED_EXIT_CODE;
 }
 
 /** NETTOPO_HOST_ID, validated; undefined when unset or empty. */

@@ -1,4 +1,10 @@
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  commandLineOptionsFromEnv,
+  DEFAULT_SENSITIVE_WORDS,
+  parseSensitiveWords,
+  type CommandLineOptions,
+} from '../../collector';
 
 /** Parses a positive number (seconds, MiB, …); `name` is the option's name in the error. */
 export function positiveNumber(name: string): (value: string) => number {
@@ -49,3 +55,42 @@ export const MAX_FLOWS_OPTION = {
   },
   default: 131072,
 } as const;
+
+/** The flags of command-line scrubbing, as commander gives them. */
+export interface ScrubFlags {
+  /** false with --no-scrub. */
+  scrub: boolean;
+  scrubWords?: string[];
+}
+
+/** Adds `--scrub-words` and `--no-scrub` (shared by `collect` and `up`). */
+export function scrubOptions(command: Command): Command {
+  return command
+    .option(
+      '--scrub-words <words>',
+      `more sensitive words (comma separated, repeatable; also NETTOPO_SCRUB_WORDS): command-line values whose key contains one read ******** (always: ${DEFAULT_SENSITIVE_WORDS.join(', ')})`,
+      (value: string, previous: string[] = []) => {
+        try {
+          return [...previous, ...parseSensitiveWords(value)];
+        } catch (err) {
+          throw new InvalidArgumentError((err as Error).message);
+        }
+      },
+    )
+    .option(
+      '--no-scrub',
+      'publish command lines without scrubbing secrets (also NETTOPO_SCRUB_CMDLINE=0); not recommended',
+    );
+}
+
+/** The command-line settings from the flags and the environment (the flags add to it). */
+export function commandLineOptions(
+  flags: ScrubFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): CommandLineOptions {
+  const fromEnv = commandLineOptionsFromEnv(env);
+  return {
+    scrub: flags.scrub && fromEnv.scrub !== false,
+    sensitiveWords: [...(fromEnv.sensitiveWords ?? []), ...(flags.scrubWords ?? [])],
+  };
+}

@@ -1,20 +1,27 @@
 import { Command } from 'commander';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { createLogger } from '../../common/log';
+import { terminalText } from '../../common/terminal-text';
 import { CollectorRun } from '../../collector';
 import { kafkaSettings } from '../../kafka';
 import { createGraphDriver } from '../../graph-schema/graph-driver';
 import { IngestService } from '../../ingest';
 import { connectionUrls, LocalStack, stackConfig, type ServerName } from '../../stack';
-import { untilStopped } from './collect';
-import { MAX_FLOWS_OPTION, positiveNumber } from './option-parsers';
+import { failIfUndelivered, untilStopped } from './collect';
+import {
+  commandLineOptions,
+  MAX_FLOWS_OPTION,
+  positiveNumber,
+  scrubOptions,
+  type ScrubFlags,
+} from './option-parsers';
 
 const log = createLogger('up');
 
 /** The query `nettopo up` suggests for Neo4j Browser. */
 export const EXAMPLE_QUERY = "MATCH p = (:Process)-[:CONNECTS_TO {level: 'process'}]->() RETURN p LIMIT 100";
 
-interface UpOptions {
+interface UpOptions extends ScrubFlags {
   interval: number;
   summaryEvery: number;
   duration?: number;
@@ -78,14 +85,14 @@ function formatSummary(s: TopologySummary): string {
   const lines = [`graph: ${nodes}; ${s.edges} process-level CONNECTS_TO edges`];
   for (const t of s.top)
     lines.push(
-      `  ${t.client} -> ${t.server}:${t.port}  ${t.bytes} bytes in ${t.connections} connection${t.connections === 1 ? '' : 's'}`,
+      `  ${terminalText(t.client)} -> ${terminalText(t.server)}:${t.port}  ${t.bytes} bytes in ${t.connections} connection${t.connections === 1 ? '' : 's'}`,
     );
   return lines.join('\n');
 }
 
 /** `nettopo up`: the whole pipeline on this machine — stack, collector → Kafka, ingest → Neo4j. */
 export function registerUp(program: Command): void {
-  program
+  const command = program
     .command('up')
     .description(
       'run everything on this machine: the local stack, the collector (to Kafka) and the ingest (to Neo4j), with a live summary (root)',
@@ -109,62 +116,63 @@ export function registerUp(program: Command): void {
       MAX_FLOWS_OPTION.description,
       MAX_FLOWS_OPTION.parse,
       MAX_FLOWS_OPTION.default,
-    )
-    .action(async (opts: UpOptions) => {
-      const config = stackConfig();
-      const urls = connectionUrls(config);
-      const stack = new LocalStack(config);
-      const names: ServerName[] = ['kafka', 'neo4j'];
-      const started = (await stack.up(names, (m) => log.info(m))).filter((r) => r.started).map((r) => r.name);
+    );
+  scrubOptions(command).action(async (opts: UpOptions) => {
+    const config = stackConfig();
+    const urls = connectionUrls(config);
+    const stack = new LocalStack(config);
+    const names: ServerName[] = ['kafka', 'neo4j'];
+    const started = (await stack.up(names, (m) => log.info(m))).filter((r) => r.started).map((r) => r.name);
 
-      const stackPorts = [
-        config.kafka.port,
-        config.kafka.controllerPort,
-        config.neo4j.boltPort,
-        config.neo4j.httpPort,
-      ];
-      const ingest = new IngestService({ brokers: [urls.kafkaBroker] });
-      let run: CollectorRun | undefined;
-      let driver: Driver | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await ingest.start();
-        run = CollectorRun.start({
-          intervalMs: opts.interval * 1000,
-          filter: opts.includeStackTraffic ? {} : { excludePorts: stackPorts },
-          maxFlows: opts.maxFlows,
-          kafka: { settings: kafkaSettings({ brokers: urls.kafkaBroker }) },
-        });
-        driver = createGraphDriver();
-        const graph = driver;
-        process.stdout.write(
-          `nettopo is running: collector → Kafka ${urls.kafkaBroker} → ingest → Neo4j ${urls.neo4jBolt}\n` +
-            `Open Neo4j Browser at ${urls.neo4jBrowser} (connect to ${urls.neo4jBolt}, no authentication) and run:\n` +
-            `  ${EXAMPLE_QUERY}\n` +
-            `More queries: graph-schema/README.md. Ctrl-C stops.\n`,
-        );
-        const summarize = async (): Promise<void> => {
-          try {
-            process.stdout.write(`${formatSummary(await topologySummary(graph))}\n`);
-          } catch (err) {
-            log.warn(`summary unavailable: ${(err as Error).message}`);
-          }
-        };
-        timer = setInterval(() => void summarize(), opts.summaryEvery * 1000);
-        await untilStopped(opts.duration);
-        clearInterval(timer);
-        timer = undefined;
-        await run.stop();
-        run = undefined;
-        // Let the ingest apply what the collector produced last, then print the final picture.
-        await ingest.waitUntilCaughtUp(15_000).catch((err: Error) => log.warn(err.message));
-        await summarize();
-      } finally {
-        if (timer) clearInterval(timer);
-        await run?.stop();
-        await ingest.stop();
-        await driver?.close();
-        if (!opts.keepStack && started.length) await stack.down(started, (m) => log.info(m));
-      }
-    });
+    const stackPorts = [
+      config.kafka.port,
+      config.kafka.controllerPort,
+      config.neo4j.boltPort,
+      config.neo4j.httpPort,
+    ];
+    const ingest = new IngestService({ brokers: [urls.kafkaBroker] });
+    let run: CollectorRun | undefined;
+    let driver: Driver | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await ingest.start();
+      run = CollectorRun.start({
+        intervalMs: opts.interval * 1000,
+        filter: opts.includeStackTraffic ? {} : { excludePorts: stackPorts },
+        maxFlows: opts.maxFlows,
+        commandLines: commandLineOptions(opts),
+        kafka: { settings: kafkaSettings({ brokers: urls.kafkaBroker }) },
+      });
+      driver = createGraphDriver();
+      const graph = driver;
+      process.stdout.write(
+        `nettopo is running: collector → Kafka ${urls.kafkaBroker} → ingest → Neo4j ${urls.neo4jBolt}\n` +
+          `Open Neo4j Browser at ${urls.neo4jBrowser} (connect to ${urls.neo4jBolt}, no authentication) and run:\n` +
+          `  ${EXAMPLE_QUERY}\n` +
+          `More queries: graph-schema/README.md. Ctrl-C stops.\n`,
+      );
+      const summarize = async (): Promise<void> => {
+        try {
+          process.stdout.write(`${formatSummary(await topologySummary(graph))}\n`);
+        } catch (err) {
+          log.warn(`summary unavailable: ${(err as Error).message}`);
+        }
+      };
+      timer = setInterval(() => void summarize(), opts.summaryEvery * 1000);
+      await untilStopped(opts.duration);
+      clearInterval(timer);
+      timer = undefined;
+      failIfUndelivered(await run.stop());
+      run = undefined;
+      // Let the ingest apply what the collector produced last, then print the final picture.
+      await ingest.waitUntilCaughtUp(15_000).catch((err: Error) => log.warn(err.message));
+      await summarize();
+    } finally {
+      if (timer) clearInterval(timer);
+      await run?.stop();
+      await ingest.stop();
+      await driver?.close();
+      if (!opts.keepStack && started.length) await stack.down(started, (m) => log.info(m));
+    }
+  });
 }

@@ -1,10 +1,12 @@
 import { createLogger } from '../../common/log';
 import { CollectorPublisher } from './collector-publisher';
+import { CommandLineFilter, type CommandLineOptions } from '../attribution/command-line';
 import { Enricher } from '../attribution/enricher';
 import { readHostInfo } from '../attribution/host-info';
+import { ProcessResolver } from '../attribution/process-resolver';
 import { FlowCollector, type FlowFilter } from '../flows/flow-collector';
 import type { FlowRecord } from '../../contract/flow-record';
-import { KafkaSink, type KafkaSinkOptions } from '../../kafka/kafka-sink';
+import { KafkaSink, type KafkaSinkOptions, type UndeliveredRecords } from '../../kafka/kafka-sink';
 
 const log = createLogger('collector');
 
@@ -36,6 +38,11 @@ export interface CollectorRunOptions {
    * @defaultValue the machine id
    */
   hostId?: string;
+  /**
+   * How command lines are scrubbed (on by default) before they leave the collector.
+   * @defaultValue scrubbing on, the default sensitive words
+   */
+  commandLines?: CommandLineOptions;
   /** Called with each batch of flow records (printing). */
   onFlows?: (records: FlowRecord[]) => void;
 }
@@ -48,6 +55,7 @@ export class CollectorRun {
   private printed = 0;
 
   private constructor(
+    readonly enricher: Enricher,
     readonly collector: FlowCollector,
     readonly sink: KafkaSink | undefined,
     private readonly publisher: CollectorPublisher | undefined,
@@ -55,9 +63,13 @@ export class CollectorRun {
 
   /** Loads and attaches the programs and starts reporting (and producing). */
   static start(options: CollectorRunOptions = {}): CollectorRun {
-    const enricher = new Enricher(
-      options.hostId === undefined ? {} : { host: readHostInfo({ hostId: options.hostId }) },
-    );
+    const commandLines = new CommandLineFilter(options.commandLines);
+    if (!commandLines.scrubbing)
+      log.warn('command-line scrubbing is off: secrets in command lines go to Kafka as they are');
+    const enricher = new Enricher({
+      processes: new ProcessResolver({ commandLines }),
+      ...(options.hostId === undefined ? {} : { host: readHostInfo({ hostId: options.hostId }) }),
+    });
     const collector = new FlowCollector({
       intervalMs: options.intervalMs,
       filter: options.filter,
@@ -80,7 +92,7 @@ export class CollectorRun {
       });
       sink.start();
     }
-    const run = new CollectorRun(collector, sink, publisher);
+    const run = new CollectorRun(enricher, collector, sink, publisher);
     collector.start((records) => {
       run.printed += records.length;
       options.onFlows?.(records);
@@ -90,21 +102,39 @@ export class CollectorRun {
     return run;
   }
 
-  /** Reports the last counters, gives Kafka `stopTimeoutMs` to take the buffer, and logs a summary. */
-  async stop(stopTimeoutMs = 10_000): Promise<void> {
+  /**
+   * Reports the last counters, gives Kafka `stopTimeoutMs` to take the buffer, and logs a
+   * summary. Returns what Kafka did not get (undefined without Kafka): a collector whose total is
+   * not 0 lost records, and says so.
+   */
+  async stop(stopTimeoutMs = 10_000): Promise<UndeliveredRecords | undefined> {
     const { collector, sink } = this;
     collector.stop();
     await this.publisher?.stop();
-    const left = (await sink?.stop(stopTimeoutMs)) ?? 0;
+    await sink?.stop(stopTimeoutMs);
     const s = collector.stats();
     log.info(
       `stopped: ${this.printed} flow records; drops: ring buffer ${s?.ringbufFull ?? 0}, map ${s?.flowUpdateFailed ?? 0}, evicted ${s?.flowsEvicted ?? 0}`,
     );
-    if (sink) {
-      const k = sink.stats();
-      log.info(
-        `kafka: ${k.submitted} records submitted, ${k.produced} produced, ${k.dropped} dropped (buffer full; ${k.droppedInDoubt} of them after a failed send, maybe on Kafka), ${left} undelivered at exit, last seq ${collector.lastSeq}`,
-      );
-    }
+    const p = this.enricher.processes.stats;
+    log.info(
+      `command lines: ${p.cmdlinesTruncated} cut to their bounds, ${p.cmdlinesScrubbed} scrubbed (${p.valuesScrubbed} values)`,
+    );
+    if (!sink) return undefined;
+    const k = sink.stats();
+    const lost = sink.undelivered();
+    log.info(
+      `kafka: ${k.submitted} records submitted, ${k.produced} produced, ${k.dropped} dropped (buffer full; ${k.droppedInDoubt} of them after a failed send, maybe on Kafka), ${k.refused} refused (too large), ${lost.leftAtExit} undelivered at exit, last seq ${collector.lastSeq}`,
+    );
+    return lost;
   }
+}
+
+/** The line a collector prints when Kafka did not get everything; undefined when it did. */
+export function undeliveredNote(lost: UndeliveredRecords | undefined): string | undefined {
+  if (!lost || lost.total === 0) return undefined;
+  return (
+    `${lost.total} records not delivered to Kafka: ${lost.leftAtExit} still buffered at exit, ` +
+    `${lost.dropped} dropped (buffer full), ${lost.refused} refused (too large), ${lost.invalid} not encodable`
+  );
 }
