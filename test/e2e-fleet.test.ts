@@ -15,6 +15,7 @@ import { createGraphDriver } from '../graph-schema';
 import { IngestService } from '../ingest';
 import { toNumber } from '../ingest/graph/neo4j-params';
 import { cgroupTestSkipReason, TestCgroups } from './helpers/cgroups';
+import { graphWritten, removeWritten } from './helpers/graph-cleanup';
 import {
   CliRun,
   PeerProcess,
@@ -89,13 +90,7 @@ describe('e2e fleet: one collector per host → Kafka → ingest → Neo4j (real
   const collectors: CliRun[] = [];
   const peers: PeerProcess[] = [];
   /** What to remove from Neo4j afterwards. */
-  const written = {
-    hosts: [] as string[],
-    containers: [] as string[],
-    pods: [] as string[],
-    ips: [] as string[],
-    groups: [] as string[],
-  };
+  const written = graphWritten();
 
   before(function () {
     const skip = process.geteuid?.() !== 0 ? 'needs root (loads eBPF programs)' : cgroupTestSkipReason();
@@ -114,35 +109,14 @@ describe('e2e fleet: one collector per host → Kafka → ingest → Neo4j (real
     net = undefined;
     await cgroups?.cleanup();
     cgroups = undefined;
+    const groups = [...written.groups];
     if (driver) {
-      await driver.executeQuery(
-        `MATCH (n) WHERE (n:Host OR n:Process OR n:Listener OR n:NetnsAddress) AND n.hostId IN $hosts
-         DETACH DELETE n`,
-        written,
-      );
-      await driver.executeQuery(
-        'MATCH (c:Connection) WHERE any(h IN c.hosts WHERE h IN $hosts) DETACH DELETE c',
-        written,
-      );
-      await driver.executeQuery(
-        `MATCH (n) WHERE (n:Container AND n.containerId IN $containers) OR (n:Pod AND n.uid IN $pods)
-            OR (n:ExternalEndpoint AND n.ip IN $ips)
-         DETACH DELETE n`,
-        written,
-      );
-      await driver.executeQuery('MATCH (p:IngestProgress) WHERE p.group IN $groups DELETE p', written);
+      await removeWritten(driver, written);
       await driver.close();
       driver = undefined;
     }
-    if (topics) {
-      const admin = topics.kafka.admin();
-      await admin.connect();
-      await admin.deleteGroups(written.groups).catch(() => undefined);
-      await admin.disconnect();
-      await topics.cleanup();
-      topics = undefined;
-    }
-    for (const list of Object.values(written)) list.length = 0;
+    await topics?.cleanup(groups);
+    topics = undefined;
   });
 
   it('when a client calls an API that calls a database and an unmonitored server, then the graph holds exactly those edges at process, container, pod and host level, each connection counted once with the bytes the peers sent and received', async function () {

@@ -5,22 +5,26 @@ import * as readline from 'node:readline';
 const CLI = join(__dirname, '..', '..', 'cli', 'main.ts');
 
 /**
- * A `nettopo` command run as a user runs it, in its own process: its stdout JSON lines parsed,
- * its stderr kept. Always call stop().
+ * A `nettopo` command run as a user runs it, in its own process: its stdout JSON lines parsed
+ * (or, with `json: false`, kept as bytes, e.g. a table), its stderr kept. Always call stop().
  */
 export class CliRun<T = unknown> {
   readonly lines: T[] = [];
   stderr = '';
+  /** Every byte written to stdout, as written (a terminal would get exactly these). */
+  stdout = Buffer.alloc(0);
   private readonly child: ChildProcess;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  constructor(args: string[], env: NodeJS.ProcessEnv = process.env, options: { json?: boolean } = {}) {
     this.child = spawn(process.execPath, ['--require', 'tsx/cjs', CLI, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env,
     });
-    readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      if (line.trim()) this.lines.push(JSON.parse(line) as T);
-    });
+    this.child.stdout!.on('data', (d: Buffer) => (this.stdout = Buffer.concat([this.stdout, d])));
+    if (options.json ?? true)
+      readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
+        if (line.trim()) this.lines.push(JSON.parse(line) as T);
+      });
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
   }
 
@@ -34,6 +38,16 @@ export class CliRun<T = unknown> {
     while (!pattern.test(this.stderr)) {
       if (this.child.exitCode !== null || Date.now() > deadline)
         throw new Error(`never logged ${pattern}; stderr:\n${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Waits (bounded) until stdout holds `text` (a table's cell, say). */
+  async waitForStdout(text: string, timeoutMs = 20000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.stdout.includes(text)) {
+      if (this.child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`never printed ${JSON.stringify(text)}; stderr:\n${this.stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -4,3 +4,4 @@ export * from './flow-store';
 export * from './cli-run';
 export * from './kafka-topics';
 export * from './socket-holder';
+export * from './graph-cleanup';

@@ -68,10 +68,11 @@ export class TestTopics {
     return messages;
   }
 
-  /** Deletes every topic of this test's prefix. */
-  async cleanup(): Promise<void> {
+  /** Deletes every topic of this test's prefix, and the consumer groups given (an ingest's). */
+  async cleanup(groups: string[] = []): Promise<void> {
     try {
       const admin = await this.connectAdmin();
+      if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
       const mine = (await admin.listTopics()).filter((t) => t.startsWith(this.prefix));
       if (mine.length) await admin.deleteTopics({ topics: mine });
     } finally {

@@ -34,6 +34,12 @@ export interface PeerUpstream {
   send: number;
 }
 
+/**
+ * One crafted argument of a peer: the hex of its bytes, a hex piece repeated (a huge argument
+ * without a huge option string: the kernel takes 128 KiB per argument), or parts joined.
+ */
+export type PeerArgument = string | { hex: string; repeat: number } | PeerArgument[];
+
 /** Options of the peer, passed to the fixture as JSON. */
 export interface PeerOptions {
   /** relay: a server that, for each request, calls its `upstreams` before replying. */
@@ -58,6 +64,13 @@ export interface PeerOptions {
   readLater?: boolean;
   /** Relay: the servers called, in order, for each request (one "called" report each). */
   upstreams?: PeerUpstream[];
+  /** The name the peer gives itself (hex of its bytes, written to /proc/self/comm) before it connects. */
+  comm?: string;
+  /**
+   * Arguments the peer runs with after its own; it re-executes itself with them before it does
+   * anything else.
+   */
+  argv?: PeerArgument[];
 }
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'tcp-peer.py');
