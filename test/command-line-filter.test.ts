@@ -4,6 +4,8 @@
  * test/hostile-processes.test.ts.
  */
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   boundCommandLine,
   CommandLineFilter,
@@ -12,7 +14,7 @@ import {
   parseSensitiveWords,
   SCRUBBED,
 } from '../collector';
-import { ConfigError } from '../common';
+import { ConfigError, projectRoot } from '../common';
 import { cutUtf8, FIELD_BOUNDS, utf8Boundary, utf8Length } from '../contract';
 
 const CANARY = 'hunter2-c4n4ry';
@@ -198,5 +200,40 @@ describe('command lines: bounded', () => {
     assert.equal(utf8Boundary(orphans, 2), 2);
     assert.deepEqual(cutUtf8('€€', 4), { text: '€', cut: true });
     assert.deepEqual(cutUtf8('€', 3), { text: '€', cut: false });
+  });
+});
+
+describe('command lines: the README', () => {
+  /** Splits a shell command line into arguments as sh does ('…' and "…" quote, no escapes). */
+  const words = (line: string): string[] =>
+    [...line.matchAll(/(?:'[^']*'|"[^"]*"|[^\s'"]+)+/g)].map((m) =>
+      m[0].replace(/'([^']*)'|"([^"]*)"/g, '$1$2'),
+    );
+
+  it('when every example of its scrubbing table is filtered, then s3cr3t is gone and what it shows as published is what comes out', () => {
+    const readme = readFileSync(join(projectRoot(), 'README.md'), 'utf8');
+    const table = /\| form \| as published \|\n\| --- \| --- \|\n((?:\|.*\n)+)/.exec(readme);
+    assert.ok(table, 'README has the scrubbing table');
+    const rows = table[1].trim().split('\n');
+    assert.ok(rows.length >= 6);
+    const filter = new CommandLineFilter();
+    for (const row of rows) {
+      const [forms, published] = row.replace(/^\| | \|$/g, '').split(' | ');
+      const examples = [...(forms ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1] as string);
+      assert.ok(examples.length > 0, row);
+      for (const example of examples) {
+        const out = filter.apply(words(example)).args.join(' ');
+        assert.ok(!out.includes('s3cr3t'), `${example} → ${out}`);
+      }
+      const shown = /`([^`]+)`/.exec(published ?? '')?.[1];
+      if (shown?.includes(SCRUBBED))
+        assert.ok(
+          filter
+            .apply(words(examples[0] as string))
+            .args.join(' ')
+            .includes(shown),
+          row,
+        );
+    }
   });
 });

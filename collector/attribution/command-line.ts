@@ -153,7 +153,6 @@ export class CommandLineFilter {
     return { args: bounded.args, truncated: truncated || bounded.truncated, scrubbed };
   }
 
-
   /** Whether a key (an option name, an environment variable, a JSON key) is sensitive. */
   isSensitive(key: string): boolean {
     return this.sensitive.test(normalise(key));
