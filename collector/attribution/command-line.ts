@@ -169,6 +169,11 @@ export class CommandLineFilter {
         count++;
         continue;
       }
+      // Most arguments hold no sensitive word and no URL password: nothing to look for in them.
+      if (!arg.includes('@') && !this.isSensitive(arg)) {
+        out.push(arg);
+        continue;
+      }
       const lead = LEADING_KEY.exec(arg);
       if (lead && this.isSensitive(lead[2] as string)) {
         out.push(`${lead[1]}${lead[2]}${lead[3]}${SCRUBBED}`);
