@@ -15,7 +15,7 @@ import { createGraphDriver } from '../graph-schema';
 import { IngestService } from '../ingest';
 import { toNumber } from '../ingest/graph/neo4j-params';
 import { cgroupTestSkipReason, TestCgroups } from './helpers/cgroups';
-import { graphWritten, removeWritten } from './helpers/graph-cleanup';
+import { graphWritten, tearDownPipeline } from './helpers/pipeline-test';
 import {
   CliRun,
   PeerProcess,
@@ -101,22 +101,8 @@ describe('e2e fleet: one collector per host → Kafka → ingest → Neo4j (real
   });
 
   afterEach(async function () {
-    peers.splice(0).forEach((p) => p.kill());
-    await Promise.all(collectors.splice(0).map((c) => c.stop()));
-    await ingest?.stop();
-    ingest = undefined;
-    net?.destroy();
-    net = undefined;
-    await cgroups?.cleanup();
-    cgroups = undefined;
-    const groups = [...written.groups];
-    if (driver) {
-      await removeWritten(driver, written);
-      await driver.close();
-      driver = undefined;
-    }
-    await topics?.cleanup(groups);
-    topics = undefined;
+    await tearDownPipeline({ peers, runs: collectors, ingest, net, cgroups, driver, topics, written });
+    [ingest, net, cgroups, driver, topics] = [undefined, undefined, undefined, undefined, undefined];
   });
 
   it('when a client calls an API that calls a database and an unmonitored server, then the graph holds exactly those edges at process, container, pod and host level, each connection counted once with the bytes the peers sent and received', async function () {

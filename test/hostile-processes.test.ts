@@ -12,7 +12,6 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Driver } from 'neo4j-driver';
 import { FIELD_BOUNDS, utf8Length, type FlowRecord } from '../contract';
 import { Codec } from '../contract';
 import { SCRUBBED } from '../collector';
@@ -23,15 +22,17 @@ import { toNumber } from '../ingest/graph/neo4j-params';
 import {
   CliRun,
   graphWritten,
+  tearDownPipeline,
+  type PipelineParts,
   HOST_A,
   HOST_B,
   PeerProcess,
-  removeWritten,
   TestNetwork,
   TestTopics,
   type PeerOptions,
   type PeerReport,
   type ReadMessage,
+  skipUnlessRoot,
 } from './helpers';
 
 const CANARY = `c4n4ry${randomBytes(6).toString('hex')}`;
@@ -103,42 +104,17 @@ const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\
 
 describe('hostile processes: names and command lines through collect, Kafka and Neo4j (real kernel, Kafka, Neo4j)', function () {
   this.timeout(180_000);
-  let net: TestNetwork | undefined;
-  let topics: TestTopics | undefined;
-  let driver: Driver | undefined;
-  let ingest: IngestService | undefined;
-  const runs: CliRun[] = [];
-  const peers: PeerProcess[] = [];
-  const written = graphWritten();
+  const t: PipelineParts = { peers: [], runs: [], written: graphWritten() };
 
-  before(function () {
-    if (process.geteuid?.() !== 0) {
-      console.log('    skipped: needs root (loads eBPF programs)');
-      this.skip();
-    }
-  });
+  before(skipUnlessRoot);
 
-  afterEach(async function () {
-    peers.splice(0).forEach((p) => p.kill());
-    await Promise.all(runs.splice(0).map((r) => r.stop()));
-    await ingest?.stop();
-    ingest = undefined;
-    net?.destroy();
-    net = undefined;
-    const groups = [...written.groups];
-    if (driver) {
-      await removeWritten(driver, written);
-      await driver.close();
-      driver = undefined;
-    }
-    await topics?.cleanup(groups);
-    topics = undefined;
-  });
+  afterEach(() => tearDownPipeline(t));
 
   it('when processes name themselves with escapes, bytes that are not UTF-8 and Cypher, and carry secrets and MiBs of arguments, then nothing leaks, names are stored verbatim and printed escaped, command lines are bounded and marked, and every record and byte after them is delivered', async function () {
-    net = TestNetwork.create();
-    topics = new TestTopics();
-    driver = createGraphDriver();
+    const net = (t.net = TestNetwork.create());
+    const topics = (t.topics = new TestTopics());
+    const driver = (t.driver = createGraphDriver());
+    const { written, runs, peers } = t;
     const hostId = randomBytes(16).toString('hex');
     const group = `nettopo-test-hostile-${randomUUID()}`;
     written.hosts.push(hostId);
@@ -149,10 +125,7 @@ describe('hostile processes: names and command lines through collect, Kafka and 
     const table = new CliRun(
       [
         'collect',
-        '--kafka',
-        topics.broker,
-        '--topic-prefix',
-        topics.prefix,
+        ...topics.collectArgs(),
         '--format',
         'table',
         '--heartbeat',
@@ -169,13 +142,8 @@ describe('hostile processes: names and command lines through collect, Kafka and 
     await Promise.all([table.waitForLog(/snapshot: /, 60_000), json.waitForLog(/snapshot: /, 60_000)]);
     await table.waitForLog(/\[kafka\] connected/);
 
-    const server = new PeerProcess(net.b, {
-      role: 'server',
-      host: HOST_B.v4,
-      port,
-      reply: 321,
-      connections: HOSTILE.length + 1,
-    });
+    const connections = HOSTILE.length + 1;
+    const server = new PeerProcess(net.b, { role: 'server', host: HOST_B.v4, port, reply: 321, connections });
     peers.push(server);
     await server.waitFor('listening');
 
@@ -240,7 +208,7 @@ describe('hostile processes: names and command lines through collect, Kafka and 
     const seqOf = (m: ReadMessage): number =>
       (codec.decode(m.message.value, m.message.headers).record as { seq: number }).seq;
     const messages = await topics.read(
-      (['flow', 'process', 'listener', 'host', 'heartbeat'] as const).map((k) => topics!.topic(k)),
+      (['flow', 'process', 'listener', 'host', 'heartbeat'] as const).map((k) => topics.topic(k)),
       (ms) => new Set(ms.map(seqOf)).size >= lastSeq,
     );
     assert.equal(new Set(messages.map(seqOf)).size, lastSeq, 'every sequence number of the run');
@@ -312,7 +280,11 @@ describe('hostile processes: names and command lines through collect, Kafka and 
 
     // Neo4j: names and bounded, scrubbed command lines as on Kafka; the secret nowhere; every
     // connection with exactly the bytes sent, the one made after the hostile processes included.
-    ingest = new IngestService({ brokers: [topics.broker], groupId: group, topicPrefix: topics.prefix });
+    const ingest = (t.ingest = new IngestService({
+      brokers: [topics.broker],
+      groupId: group,
+      topicPrefix: topics.prefix,
+    }));
     await ingest.start();
     await ingest.waitUntilCaughtUp(60_000);
     const stored = await driver.executeQuery(

@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import { Codec } from '../contract';
 import type { FlowRecord } from '../contract';
 import { LocalStack, stackConfig } from '../stack';
-import { CliRun, HOST_B, PeerProcess, TestNetwork, TestTopics } from './helpers';
+import { CliRun, HOST_B, PeerProcess, TestNetwork, TestTopics, skipUnlessRoot } from './helpers';
 
 const OUTAGE_MS = 20000;
 
@@ -47,12 +47,7 @@ describe('transport: broker outage (real kernel, real Kafka stopped and restarte
   let run: CliRun<FlowRecord> | undefined;
   const peers: PeerProcess[] = [];
 
-  before(function () {
-    if (process.geteuid?.() !== 0) {
-      console.log('    skipped: needs root (loads eBPF programs)');
-      this.skip();
-    }
-  });
+  before(skipUnlessRoot);
 
   afterEach(async function () {
     peers.splice(0).forEach((p) => p.kill());

@@ -16,7 +16,16 @@ import {
   type CollectorKind,
   type DecodedRecord,
 } from '../contract';
-import { CliRun, HOST_A, HOST_B, PeerProcess, TestNetwork, TestTopics, type ReadMessage } from './helpers';
+import {
+  CliRun,
+  HOST_A,
+  HOST_B,
+  PeerProcess,
+  TestNetwork,
+  TestTopics,
+  type ReadMessage,
+  skipUnlessRoot,
+} from './helpers';
 
 const KINDS: CollectorKind[] = ['flow', 'process', 'listener', 'host', 'heartbeat'];
 
@@ -52,12 +61,7 @@ describe('transport: collector → Kafka (real kernel, real Kafka)', function ()
   let run: CliRun<FlowRecord> | undefined;
   const peers: PeerProcess[] = [];
 
-  before(function () {
-    if (process.geteuid?.() !== 0) {
-      console.log('    skipped: needs root (loads eBPF programs)');
-      this.skip();
-    }
-  });
+  before(skipUnlessRoot);
 
   afterEach(async function () {
     peers.splice(0).forEach((p) => p.kill());

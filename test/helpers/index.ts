@@ -4,4 +4,5 @@ export * from './flow-store';
 export * from './cli-run';
 export * from './kafka-topics';
 export * from './socket-holder';
-export * from './graph-cleanup';
+export * from './pipeline-test';
+export * from './root';

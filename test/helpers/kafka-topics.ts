@@ -29,6 +29,11 @@ export class TestTopics {
     });
   }
 
+  /** `nettopo collect`'s arguments to produce to this test's topics. */
+  collectArgs(): string[] {
+    return ['--kafka', this.broker, '--topic-prefix', this.prefix];
+  }
+
   /** The prefixed topic of a kind. */
   topic(kind: CollectorKind): string {
     return `${this.prefix}${TOPICS[kind].topic}`;
