@@ -10,3 +10,7 @@ export * from './pid-file';
 export * from './ports';
 export * from './probes';
 export * from './tools';
+export * from './etcd-server';
+export * from './kube-apiserver-server';
+export * from './kube-binaries';
+export * from './kube-credentials';

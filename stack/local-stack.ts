@@ -2,7 +2,10 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortInUseError, ServerStartError } from './errors';
+import { EtcdServer } from './etcd-server';
 import { KafkaServer } from './kafka-server';
+import { KubeApiServer } from './kube-apiserver-server';
+import { kubeBinariesCached } from './kube-binaries';
 import { lastErrorLine } from './log-files';
 import type { ManagedServer } from './managed-server';
 import { jarsCached } from './maven-jars';
@@ -10,8 +13,16 @@ import { Neo4jServer } from './neo4j-server';
 import { PidFile, processStartTime, residentKib } from './pid-file';
 import { isPortFree } from './ports';
 import { RedisServer } from './redis-server';
-import { SERVER_NAMES, stackConfig, stackPaths, type ServerName, type StackConfig } from './stack-config';
-import { findJava, findMaven, findRedisServer } from './tools';
+import {
+  DEFAULT_SERVERS,
+  SERVER_NAMES,
+  stackConfig,
+  stackPaths,
+  type ServerName,
+  type StackConfig,
+} from './stack-config';
+import { findJava, findMaven, findRedisServer, which } from './tools';
+import { MissingToolError } from './errors';
 
 /** What `up` did for one server. */
 export interface UpResult {
@@ -54,10 +65,12 @@ export class LocalStack {
       kafka: new KafkaServer(config),
       neo4j: new Neo4jServer(config),
       redis: new RedisServer(config),
+      etcd: new EtcdServer(config),
+      'kube-apiserver': new KubeApiServer(config),
     };
   }
 
-  /** The selected servers in start order (all when none is named). */
+  /** The selected servers in start order (all when none is named; `up` starts the default ones). */
   servers(names: readonly ServerName[] = SERVER_NAMES): ManagedServer[] {
     return SERVER_NAMES.filter((n) => names.includes(n)).map((n) => this.all[n]);
   }
@@ -72,9 +85,9 @@ export class LocalStack {
     mkdirSync(paths.logs, { recursive: true });
   }
 
-  /** Downloads the jars that are not cached yet (nothing when all are). */
+  /** Downloads the jars and builds the binaries that are not cached yet (nothing when all are). */
   async fetch(
-    names: readonly ServerName[] = SERVER_NAMES,
+    names: readonly ServerName[] = DEFAULT_SERVERS,
     progress: Progress = () => undefined,
   ): Promise<void> {
     this.ensureDirs();
@@ -87,6 +100,13 @@ export class LocalStack {
             `fetching ${s.name} jars from Maven Central (log: ${join(stackPaths(this.config).logs, `maven-${s.name}.log`)})`,
           );
         }
+        if (s.name === 'kube-apiserver' && !kubeBinariesCached(this.config)) {
+          progress(
+            `building kube-apiserver and etcd from the Go module proxy, once per machine (~6 min on 2 cores; log: ${join(stackPaths(this.config).logs, 'build-kube.log')})`,
+          );
+        }
+        // etcd and kube-apiserver share one build.
+        if (s.name === 'etcd' && servers.some((x) => x.name === 'kube-apiserver')) return;
         await s.fetch();
       }),
     );
@@ -97,11 +117,23 @@ export class LocalStack {
     if (servers.some((s) => (s.name === 'kafka' || s.name === 'neo4j') && !jarsCached(this.config, s.name)))
       findMaven();
     if (servers.some((s) => s.name === 'redis')) findRedisServer();
+    if (servers.some((s) => s.name === 'kube-apiserver') && !which('openssl'))
+      throw new MissingToolError(
+        "openssl not found (it makes the local API server's keys; apt-get install openssl)",
+      );
+    if (
+      servers.some((s) => s.name === 'etcd' || s.name === 'kube-apiserver') &&
+      !kubeBinariesCached(this.config) &&
+      !which('go')
+    )
+      throw new MissingToolError(
+        'go not found: kube-apiserver and etcd are built from the Go module proxy (Go 1.25 or newer; see stack/README.md)',
+      );
   }
 
   /** Starts what is not running, then waits until every selected server answers. */
   async up(
-    names: readonly ServerName[] = SERVER_NAMES,
+    names: readonly ServerName[] = DEFAULT_SERVERS,
     progress: Progress = () => undefined,
   ): Promise<UpResult[]> {
     this.ensureDirs();
@@ -137,7 +169,7 @@ export class LocalStack {
           cwd: launch.cwd,
           detached: true,
           stdio: ['ignore', fd, fd],
-          env: { ...process.env, NETTOPO_SERVER: s.name },
+          env: { ...(launch.env ?? process.env), NETTOPO_SERVER: s.name },
         });
         closeSync(fd);
         if (child.pid === undefined) throw new ServerStartError(`${s.name} could not be spawned`, s.logFile);
@@ -237,10 +269,13 @@ export class LocalStack {
     return out;
   }
 
-  /** What runs, whether it answers, and its memory. */
-  async status(names: readonly ServerName[] = SERVER_NAMES): Promise<ServerStatus[]> {
+  /** What runs, whether it answers, and its memory (by default: the default servers, and the others that run). */
+  async status(names?: readonly ServerName[]): Promise<ServerStatus[]> {
+    const selected =
+      names ??
+      SERVER_NAMES.filter((n) => DEFAULT_SERVERS.includes(n) || this.pidFile(n).livePid() !== undefined);
     return Promise.all(
-      this.servers(names).map(async (s): Promise<ServerStatus> => {
+      this.servers(selected).map(async (s): Promise<ServerStatus> => {
         const base = { name: s.name, url: s.url(), logFile: s.logFile };
         const pid = this.pidFile(s.name).livePid();
         if (pid === undefined) return { ...base, state: 'stopped' };

@@ -12,6 +12,8 @@ export interface LaunchCommand {
   command: string;
   args: string[];
   cwd: string;
+  /** The server's whole environment; when absent it inherits the CLI's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** One server of the local stack, as `LocalStack` starts, probes and stops it. */

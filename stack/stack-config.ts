@@ -2,9 +2,17 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, projectRoot } from '../common';
 
-/** The servers of the local stack, in start order. */
-export const SERVER_NAMES = ['kafka', 'neo4j', 'redis'] as const;
+/** The servers of the local stack, in start order (`down` stops them in reverse). */
+export const SERVER_NAMES = ['kafka', 'neo4j', 'redis', 'etcd', 'kube-apiserver'] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
+
+/** What `stack up` starts when no server is named; the Kubernetes API server is optional (`stack up kube`). */
+export const DEFAULT_SERVERS: readonly ServerName[] = ['kafka', 'neo4j', 'redis'];
+
+/** Names that stand for several servers on the command line. */
+export const SERVER_GROUPS: Readonly<Record<string, readonly ServerName[]>> = {
+  kube: ['etcd', 'kube-apiserver'],
+};
 
 /** Every setting of the local stack. Build one with {@link stackConfig}. */
 export interface StackConfig {
@@ -46,6 +54,16 @@ export interface StackConfig {
     /** Redis maxmemory; the policy is noeviction as BullMQ requires (NETTOPO_REDIS_MAXMEMORY). @defaultValue '256mb' */
     maxMemory: string;
   };
+  kube: {
+    /** kube-apiserver's secure (HTTPS) port (NETTOPO_KUBE_APISERVER_PORT). @defaultValue 6443 */
+    apiserverPort: number;
+    /** etcd's client port (NETTOPO_KUBE_ETCD_PORT). @defaultValue 2379 */
+    etcdPort: number;
+    /** etcd's peer port, bound although the cluster has one member (NETTOPO_KUBE_ETCD_PEER_PORT). @defaultValue 2380 */
+    etcdPeerPort: number;
+    /** Cache of the kube-apiserver and etcd binaries, shared by all data dirs (NETTOPO_KUBE_CACHE_DIR). @defaultValue `~/.cache/nettopo/kube` */
+    cacheDir: string;
+  };
 }
 
 /** Values given on the command line; they win over the environment. */
@@ -59,6 +77,8 @@ export interface StackOverrides {
   kafkaHeap?: string;
   neo4jHeap?: string;
   neo4jPageCache?: string;
+  kubeApiserverPort?: number;
+  kubeEtcdPort?: number;
 }
 
 function port(name: string, value: number | string | undefined, fallback: number): number {
@@ -115,6 +135,16 @@ export function stackConfig(
       port: port('NETTOPO_REDIS_PORT', env.NETTOPO_REDIS_PORT, 6379),
       maxMemory: size('NETTOPO_REDIS_MAXMEMORY', env.NETTOPO_REDIS_MAXMEMORY, '256mb', /^\d+(kb|mb|gb)?$/i),
     },
+    kube: {
+      apiserverPort: port(
+        'NETTOPO_KUBE_APISERVER_PORT',
+        overrides.kubeApiserverPort ?? env.NETTOPO_KUBE_APISERVER_PORT,
+        6443,
+      ),
+      etcdPort: port('NETTOPO_KUBE_ETCD_PORT', overrides.kubeEtcdPort ?? env.NETTOPO_KUBE_ETCD_PORT, 2379),
+      etcdPeerPort: port('NETTOPO_KUBE_ETCD_PEER_PORT', env.NETTOPO_KUBE_ETCD_PEER_PORT, 2380),
+      cacheDir: resolve(env.NETTOPO_KUBE_CACHE_DIR || join(cacheHome, 'nettopo', 'kube')),
+    },
   };
   const ports = [
     config.kafka.port,
@@ -122,6 +152,9 @@ export function stackConfig(
     config.neo4j.boltPort,
     config.neo4j.httpPort,
     config.redis.port,
+    config.kube.apiserverPort,
+    config.kube.etcdPort,
+    config.kube.etcdPeerPort,
   ];
   if (new Set(ports).size !== ports.length)
     throw new ConfigError(`the stack's ports must differ: ${ports.join(', ')}`);
@@ -135,6 +168,8 @@ export interface ConnectionUrls {
   neo4jBolt: string;
   neo4jBrowser: string;
   redis: string;
+  /** The local Kubernetes API server (`stack up kube`); clients use the kubeconfig in its data dir. */
+  kubeApiserver: string;
 }
 
 export function connectionUrls(config: StackConfig = stackConfig()): ConnectionUrls {
@@ -143,6 +178,7 @@ export function connectionUrls(config: StackConfig = stackConfig()): ConnectionU
     neo4jBolt: `bolt://${config.host}:${config.neo4j.boltPort}`,
     neo4jBrowser: `http://${config.host}:${config.neo4j.httpPort}/browser/`,
     redis: `redis://${config.host}:${config.redis.port}`,
+    kubeApiserver: `https://${config.host}:${config.kube.apiserverPort}`,
   };
 }
 
@@ -151,10 +187,13 @@ export function stackPaths(config: StackConfig): {
   run: string;
   logs: string;
   server: (name: ServerName) => string;
+  /** etcd's and kube-apiserver's folder: etcd data, keys, tokens and the kubeconfig. */
+  kube: string;
 } {
   return {
     run: join(config.dataDir, 'run'),
     logs: join(config.dataDir, 'logs'),
     server: (name) => join(config.dataDir, name),
+    kube: join(config.dataDir, 'kube'),
   };
 }

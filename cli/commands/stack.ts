@@ -3,7 +3,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../../common';
 import {
   connectionUrls,
+  DEFAULT_SERVERS,
+  kubeFiles,
   LocalStack,
+  SERVER_GROUPS,
   SERVER_NAMES,
   stackConfig,
   type ServerName,
@@ -34,7 +37,18 @@ function withStackOptions(cmd: Command): Command {
     .addOption(new Option('--kafka-heap <size>', 'Kafka JVM heap (default 512m)'))
     .addOption(new Option('--neo4j-heap <size>', 'Neo4j JVM heap (default 1g)'))
     .addOption(new Option('--neo4j-pagecache <size>', 'Neo4j page cache (default 128m)'))
-    .argument('[servers...]', `some of: ${SERVER_NAMES.join(', ')} (default: all)`);
+    .addOption(
+      new Option('--kube-apiserver-port <port>', 'kube-apiserver HTTPS port (default 6443)').argParser(
+        portArg,
+      ),
+    )
+    .addOption(
+      new Option('--kube-etcd-port <port>', "the API server's etcd (default 2379)").argParser(portArg),
+    )
+    .argument(
+      '[servers...]',
+      `some of: ${SERVER_NAMES.join(', ')}; kube = ${SERVER_GROUPS.kube.join(' + ')}`,
+    );
 }
 
 interface StackFlags {
@@ -47,6 +61,8 @@ interface StackFlags {
   kafkaHeap?: string;
   neo4jHeap?: string;
   neo4jPagecache?: string;
+  kubeApiserverPort?: number;
+  kubeEtcdPort?: number;
 }
 
 function stackFrom(flags: StackFlags): LocalStack {
@@ -59,17 +75,25 @@ function stackFrom(flags: StackFlags): LocalStack {
   if (flags.kafkaHeap) overrides.kafkaHeap = flags.kafkaHeap;
   if (flags.neo4jHeap) overrides.neo4jHeap = flags.neo4jHeap;
   if (flags.neo4jPagecache) overrides.neo4jPageCache = flags.neo4jPagecache;
+  if (flags.kubeApiserverPort) overrides.kubeApiserverPort = flags.kubeApiserverPort;
+  if (flags.kubeEtcdPort) overrides.kubeEtcdPort = flags.kubeEtcdPort;
   const env = flags.redisPort ? { ...process.env, NETTOPO_REDIS_PORT: String(flags.redisPort) } : process.env;
   return new LocalStack(stackConfig(overrides, env));
 }
 
-function serverNames(args: string[]): ServerName[] {
+/** The servers named (a group such as `kube` standing for its members), or `fallback` when none is. */
+function serverNames(args: string[], fallback: readonly ServerName[]): ServerName[] {
+  const names = new Set<ServerName>();
   for (const a of args) {
-    if (!(SERVER_NAMES as readonly string[]).includes(a)) {
-      throw new ConfigError(`unknown server '${a}' (servers: ${SERVER_NAMES.join(', ')})`);
-    }
+    const group = SERVER_GROUPS[a];
+    if (group) group.forEach((n) => names.add(n));
+    else if ((SERVER_NAMES as readonly string[]).includes(a)) names.add(a as ServerName);
+    else
+      throw new ConfigError(
+        `unknown server '${a}' (servers: ${[...SERVER_NAMES, ...Object.keys(SERVER_GROUPS)].join(', ')})`,
+      );
   }
-  return args.length ? (args as ServerName[]) : [...SERVER_NAMES];
+  return names.size ? [...names] : [...fallback];
 }
 
 const progress = (msg: string): void => void process.stderr.write(`stack: ${msg}\n`);
@@ -117,7 +141,9 @@ async function tail(
 export function registerStack(program: Command): void {
   const stack = program
     .command('stack')
-    .description('run the local Kafka, Neo4j and Redis servers (127.0.0.1 only, data under .nettopo/)');
+    .description(
+      'run the local Kafka, Neo4j and Redis servers, and optionally a Kubernetes API server (127.0.0.1 only, data under .nettopo/)',
+    );
 
   withStackOptions(
     stack
@@ -128,7 +154,7 @@ export function registerStack(program: Command): void {
   ).action(async (args: string[], flags: StackFlags) => {
     const local = stackFrom(flags);
     const t0 = Date.now();
-    const results = await local.up(serverNames(args), progress);
+    const results = await local.up(serverNames(args, DEFAULT_SERVERS), progress);
     const urls = connectionUrls(local.config);
     progress(`ready in ${((Date.now() - t0) / 1000).toFixed(1)}s (data: ${local.config.dataDir})`);
     for (const r of results) {
@@ -136,13 +162,18 @@ export function registerStack(program: Command): void {
       if (r.name === 'neo4j')
         process.stdout.write(`neo4j  ${urls.neo4jBolt}  browser ${urls.neo4jBrowser}\n`);
       if (r.name === 'redis') process.stdout.write(`redis  ${urls.redis}\n`);
+      if (r.name === 'etcd') process.stdout.write(`etcd   ${r.url}\n`);
+      if (r.name === 'kube-apiserver')
+        process.stdout.write(
+          `kube   ${urls.kubeApiserver}  kubeconfig ${kubeFiles(local.config).kubeconfig}\n`,
+        );
     }
   });
 
   withStackOptions(
     stack.command('down').description('stop the servers that `stack up` started (by pid files)'),
   ).action(async (args: string[], flags: StackFlags) => {
-    await stackFrom(flags).down(serverNames(args), progress);
+    await stackFrom(flags).down(serverNames(args, SERVER_NAMES), progress);
   });
 
   withStackOptions(
@@ -150,7 +181,7 @@ export function registerStack(program: Command): void {
   )
     .option('--json', 'print JSON')
     .action(async (args: string[], flags: StackFlags & { json?: boolean }) => {
-      const statuses = await stackFrom(flags).status(serverNames(args));
+      const statuses = await stackFrom(flags).status(args.length ? serverNames(args, []) : undefined);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
         return;
@@ -159,7 +190,7 @@ export function registerStack(program: Command): void {
         const pid = s.pid === undefined ? '-' : String(s.pid);
         const rss = s.rssKib === undefined ? '-' : `${Math.round(s.rssKib / 1024)} MiB`;
         process.stdout.write(
-          `${s.name.padEnd(6)} ${s.state.padEnd(14)} pid ${pid.padEnd(8)} rss ${rss.padEnd(9)} ${s.url}\n`,
+          `${s.name.padEnd(14)} ${s.state.padEnd(14)} pid ${pid.padEnd(8)} rss ${rss.padEnd(9)} ${s.url}\n`,
         );
       }
     });
@@ -169,7 +200,7 @@ export function registerStack(program: Command): void {
     .option('-f, --follow', 'keep printing new lines')
     .action(async (args: string[], flags: StackFlags & { lines: number; follow?: boolean }) => {
       const local = stackFrom(flags);
-      const servers = local.servers(serverNames(args));
+      const servers = local.servers(serverNames(args, SERVER_NAMES));
       // Each server's stdout/stderr, plus Neo4j's own neo4j.log (its console stays nearly empty).
       const files = servers.flatMap((s) =>
         [s.logFile, ...s.ownLogFiles.slice(0, 1)].map((file) => ({ file, s })),
@@ -184,10 +215,16 @@ export function registerStack(program: Command): void {
   withStackOptions(
     stack
       .command('fetch')
-      .description("download Kafka's and Neo4j's jars from Maven Central into the cache (once)"),
+      .description(
+        "download Kafka's and Neo4j's jars from Maven Central (`fetch kube`: build kube-apiserver and etcd) into the cache (once)",
+      ),
   ).action(async (args: string[], flags: StackFlags) => {
     const local = stackFrom(flags);
-    await local.fetch(serverNames(args), progress);
-    progress(`jars cached under ${local.config.jarsDir}`);
+    const names = serverNames(args, DEFAULT_SERVERS);
+    await local.fetch(names, progress);
+    if (names.some((n) => n === 'kafka' || n === 'neo4j'))
+      progress(`jars cached under ${local.config.jarsDir}`);
+    if (names.some((n) => n === 'etcd' || n === 'kube-apiserver'))
+      progress(`kube-apiserver and etcd cached under ${local.config.kube.cacheDir}`);
   });
 }
