@@ -1,10 +1,16 @@
-import { machineIdFromBytes } from './ids';
+import { machineIdFromBytes, podUidFromAvro } from './ids';
 import { ipFromBytes } from './ip-address';
 import type { TopicSpec } from './topic-spec';
 import { LATEST_SCHEMA, type RecordKind } from './types.generated';
 
-/** The kinds the collectors produce (every kind but the ingest's dead letters). */
-export type CollectorKind = Exclude<RecordKind, 'deadletter'>;
+/** The kinds `nettopo k8s-watch` produces: a cluster's state as its API server describes it. */
+export type ClusterKind = 'pod' | 'service' | 'endpointslice';
+
+/** The kinds the collectors produce (every kind but the ingest's dead letters and the cluster kinds). */
+export type CollectorKind = Exclude<RecordKind, 'deadletter' | ClusterKind>;
+
+/** The kinds the ingest consumes: the collectors' and the clusters'. */
+export type IngestKind = CollectorKind | ClusterKind;
 
 /**
  * The contract's topics. Traffic (flows, heartbeats) is keyed by host so that one host's records
@@ -54,6 +60,37 @@ export const TOPICS: { readonly [K in CollectorKind]: TopicSpec<K> } = {
   },
 };
 
+/**
+ * The topics of `nettopo k8s-watch` (one per cluster): compacted, keyed by identity within the
+ * cluster. A deleted object gets a last record with `deletedAt`, then a tombstone for its key.
+ */
+export const CLUSTER_TOPICS: { readonly [K in ClusterKind]: TopicSpec<K> } = {
+  pod: {
+    topic: 'nettopo.k8s.pods.v1',
+    kind: 'pod',
+    schema: LATEST_SCHEMA.pod,
+    compacted: true,
+    keyDescription: 'cluster/uid',
+    keyOf: (r) => `${r.cluster}/${podUidFromAvro(r.uid) as string}`,
+  },
+  service: {
+    topic: 'nettopo.k8s.services.v1',
+    kind: 'service',
+    schema: LATEST_SCHEMA.service,
+    compacted: true,
+    keyDescription: 'cluster/namespace/name',
+    keyOf: (r) => `${r.cluster}/${r.namespace}/${r.name}`,
+  },
+  endpointslice: {
+    topic: 'nettopo.k8s.endpointslices.v1',
+    kind: 'endpointslice',
+    schema: LATEST_SCHEMA.endpointslice,
+    compacted: true,
+    keyDescription: 'cluster/namespace/name',
+    keyOf: (r) => `${r.cluster}/${r.namespace}/${r.name}`,
+  },
+};
+
 /** Where the ingest puts messages it cannot process (unknown schema, malformed bytes, poison records). */
 export const DEAD_LETTER_TOPIC: TopicSpec<'deadletter'> = {
   topic: 'nettopo.deadletter.v1',
@@ -65,7 +102,16 @@ export const DEAD_LETTER_TOPIC: TopicSpec<'deadletter'> = {
 };
 
 /** Every topic of the contract, dead-letter topic included. */
-export const ALL_TOPICS: readonly TopicSpec[] = [...Object.values(TOPICS), DEAD_LETTER_TOPIC] as TopicSpec[];
+export const ALL_TOPICS: readonly TopicSpec[] = [
+  ...Object.values(TOPICS),
+  ...Object.values(CLUSTER_TOPICS),
+  DEAD_LETTER_TOPIC,
+] as TopicSpec[];
+
+/** True for the kinds `nettopo k8s-watch` writes. */
+export function isClusterKind(kind: string): kind is ClusterKind {
+  return Object.prototype.hasOwnProperty.call(CLUSTER_TOPICS, kind);
+}
 
 /** The topic configuration entries for kafkajs' `admin.createTopics` (`configEntries`). */
 export function topicConfigEntries(spec: TopicSpec): { name: string; value: string }[] {
@@ -74,7 +120,7 @@ export function topicConfigEntries(spec: TopicSpec): { name: string; value: stri
 
 /** The topic a kind is produced to. */
 export function topicOf<K extends RecordKind>(kind: K): TopicSpec<K> {
-  return (kind === 'deadletter'
-    ? DEAD_LETTER_TOPIC
-    : TOPICS[kind as CollectorKind]) as unknown as TopicSpec<K>;
+  if (kind === 'deadletter') return DEAD_LETTER_TOPIC as unknown as TopicSpec<K>;
+  if (isClusterKind(kind)) return CLUSTER_TOPICS[kind] as unknown as TopicSpec<K>;
+  return TOPICS[kind as CollectorKind] as unknown as TopicSpec<K>;
 }

@@ -4,25 +4,32 @@
 /** Every schema name known to this build: `<kind>.v<version>`, one per file in contract/schemas/. */
 export type SchemaName =
   | 'deadletter.v1'
+  | 'endpointslice.v1'
   | 'flow.v1'
   | 'heartbeat.v1'
   | 'host.v1'
   | 'host.v2'
   | 'listener.v1'
+  | 'pod.v1'
   | 'process.v1'
-  | 'process.v2';
+  | 'process.v2'
+  | 'service.v1';
 
 /** Every record kind; each has one or more schema versions. */
-export type RecordKind = 'deadletter' | 'flow' | 'heartbeat' | 'host' | 'listener' | 'process';
+export type RecordKind =
+  'deadletter' | 'endpointslice' | 'flow' | 'heartbeat' | 'host' | 'listener' | 'pod' | 'process' | 'service';
 
 /** The newest schema of each kind: what this build writes, and the reader schema it decodes with. */
 export const LATEST_SCHEMA = {
   deadletter: 'deadletter.v1',
+  endpointslice: 'endpointslice.v1',
   flow: 'flow.v1',
   heartbeat: 'heartbeat.v1',
   host: 'host.v2',
   listener: 'listener.v1',
+  pod: 'pod.v1',
   process: 'process.v2',
+  service: 'service.v1',
 } as const;
 
 export interface HeaderV1 {
@@ -66,6 +73,117 @@ export interface DeadLetterV1 {
    * When the ingest gave up on the message. (timestamp-millis: ms since the epoch)
    */
   failedAt: number;
+}
+
+export interface EndpointPortV1 {
+  /**
+   * @defaultValue `null`
+   */
+  name: null | string;
+  /**
+   * @defaultValue `null`
+   */
+  protocol: null | string;
+  /**
+   * @defaultValue `null`
+   */
+  port: null | number;
+}
+
+export interface EndpointV1 {
+  /**
+   * Addresses as text (IPv4, IPv6 in canonical form, or names for FQDN slices).
+   */
+  addresses: string[];
+  /**
+   * conditions.ready as reported; null (unknown) is to be read as ready.
+   * @defaultValue `null`
+   */
+  ready: null | boolean;
+  /**
+   * conditions.serving; null is to be read as ready.
+   * @defaultValue `null`
+   */
+  serving: null | boolean;
+  /**
+   * conditions.terminating; null is to be read as false.
+   * @defaultValue `null`
+   */
+  terminating: null | boolean;
+  /**
+   * @defaultValue `null`
+   */
+  nodeName: null | string;
+  /**
+   * targetRef.kind (Pod for a pod backend).
+   * @defaultValue `null`
+   */
+  targetKind: null | string;
+  /**
+   * @defaultValue `null`
+   */
+  targetName: null | string;
+  /**
+   * targetRef.uid: the backend pod's uid when targetKind is Pod.
+   * @defaultValue `null`
+   */
+  targetUid: null | string;
+}
+
+/** A Kubernetes EndpointSlice (discovery.k8s.io/v1): backends of a Service, written by `nettopo k8s-watch` (one per cluster). State record: compacted topic keyed by cluster/namespace/name; the newest record supersedes the older ones. A record with deletedAt is the slice's last; a tombstone (null value) for the same key follows it. */
+export interface EndpointSliceV1 {
+  /**
+   * Name of the cluster (k8s-watch --cluster).
+   */
+  cluster: string;
+  /**
+   * Id of the k8s-watch run that made this record (a UUID).
+   */
+  runId: Buffer;
+  /**
+   * Record sequence number within the run, across the run's topics.
+   */
+  seq: number;
+  /**
+   * metadata.uid.
+   */
+  uid: Buffer | string;
+  namespace: string;
+  name: string;
+  /**
+   * metadata.resourceVersion (opaque).
+   */
+  resourceVersion: string;
+  /**
+   * The Service it belongs to (label kubernetes.io/service-name); null when not labelled.
+   * @defaultValue `null`
+   */
+  serviceName: null | string;
+  /**
+   * IPv4, IPv6 or FQDN.
+   */
+  addressType: string;
+  /**
+   * @defaultValue `[]`
+   */
+  ports: EndpointPortV1[];
+  /**
+   * @defaultValue `[]`
+   */
+  endpoints: EndpointV1[];
+  /**
+   * metadata.creationTimestamp. (timestamp-millis: ms since the epoch)
+   */
+  createdAt: number;
+  /**
+   * When the watcher saw the slice gone from the API server; set only on its last record. (timestamp-millis: ms since the epoch)
+   * @defaultValue `null`
+   */
+  deletedAt: null | number;
+  /**
+   * When this record was made. (timestamp-millis: ms since the epoch)
+   */
+  observedAt: number;
 }
 
 export type FlowRoleV1 = 'client' | 'server' | 'unknown';
@@ -435,6 +553,93 @@ export interface ListenerV1 {
   observedAt: number;
 }
 
+export interface OwnerRefV1 {
+  kind: string;
+  name: string;
+  /**
+   * @defaultValue `null`
+   */
+  uid: null | string;
+}
+
+/** A Kubernetes pod as its cluster's API server describes it, written by `nettopo k8s-watch` (one per cluster). State record: compacted topic keyed by cluster/uid; the newest record of a pod supersedes the older ones. A record with deletedAt is the pod's last; a tombstone (null value) for the same key follows it. */
+export interface PodV1 {
+  /**
+   * Name of the cluster (k8s-watch --cluster); pod uids are unique, but names, IPs and namespaces are per cluster.
+   */
+  cluster: string;
+  /**
+   * Id of the k8s-watch run that made this record (a UUID).
+   */
+  runId: Buffer;
+  /**
+   * Record sequence number within the run, across the run's topics.
+   */
+  seq: number;
+  /**
+   * metadata.uid; a canonical UUID travels as its 16 bytes (Id128), any other form as text.
+   */
+  uid: Buffer | string;
+  namespace: string;
+  name: string;
+  /**
+   * metadata.resourceVersion of the object this record was made from (opaque).
+   */
+  resourceVersion: string;
+  /**
+   * @defaultValue `{}`
+   */
+  labels: Record<string, string>;
+  /**
+   * spec.nodeName: the node the pod is scheduled on; null while unscheduled.
+   * @defaultValue `null`
+   */
+  nodeName: null | string;
+  /**
+   * spec.hostNetwork: the pod uses its node's network namespace, so its IPs are the node's and not its own.
+   * @defaultValue `false`
+   */
+  hostNetwork: boolean;
+  /**
+   * status.podIPs in network byte order (4 or 16 bytes each), the primary (status.podIP) first; empty until assigned.
+   * @defaultValue `[]`
+   */
+  ips: Buffer[];
+  /**
+   * status.phase: Pending, Running, Succeeded, Failed or Unknown; null when not reported.
+   * @defaultValue `null`
+   */
+  phase: null | string;
+  /**
+   * The controller chain from the pod's own controller up to the top workload, e.g. ReplicaSet then Deployment, or Job then CronJob; the last is the workload. Empty for a pod no controller owns.
+   * @defaultValue `[]`
+   */
+  owners: OwnerRefV1[];
+  /**
+   * metadata.creationTimestamp. (timestamp-millis: ms since the epoch)
+   */
+  createdAt: number;
+  /**
+   * status.startTime: when the kubelet accepted the pod (its sandbox and IP come with it); null before. (timestamp-millis: ms since the epoch)
+   * @defaultValue `null`
+   */
+  startedAt: null | number;
+  /**
+   * metadata.deletionTimestamp: a graceful deletion was asked for; the pod still runs until it is deleted. (timestamp-millis: ms since the epoch)
+   * @defaultValue `null`
+   */
+  deletionRequestedAt: null | number;
+  /**
+   * When the watcher saw the pod gone from the API server (a DELETED event, or absent from a re-list); set only on the pod's last record. (timestamp-millis: ms since the epoch)
+   * @defaultValue `null`
+   */
+  deletedAt: null | number;
+  /**
+   * When this record was made. (timestamp-millis: ms since the epoch)
+   */
+  observedAt: number;
+}
+
 /** A process seen by a collector. State record: compacted topic keyed by hostId/pid/startTime; the newest record of a process supersedes the older ones. */
 export interface ProcessV1 {
   /**
@@ -594,14 +799,112 @@ export interface ProcessV2 {
   observedAt: number;
 }
 
+export interface ServicePortV1 {
+  /**
+   * @defaultValue `null`
+   */
+  name: null | string;
+  /**
+   * TCP, UDP or SCTP.
+   */
+  protocol: string;
+  /**
+   * The Service's port.
+   */
+  port: number;
+  /**
+   * The pods' port: a number as text, or the name of a container port; null when not set (then it is port).
+   * @defaultValue `null`
+   */
+  targetPort: null | string;
+  /**
+   * @defaultValue `null`
+   */
+  nodePort: null | number;
+}
+
+/** A Kubernetes Service as its cluster's API server describes it, written by `nettopo k8s-watch` (one per cluster). State record: compacted topic keyed by cluster/namespace/name; the newest record supersedes the older ones. A record with deletedAt is the last of that Service object; a tombstone (null value) for the same key follows it. */
+export interface ServiceV1 {
+  /**
+   * Name of the cluster (k8s-watch --cluster).
+   */
+  cluster: string;
+  /**
+   * Id of the k8s-watch run that made this record (a UUID).
+   */
+  runId: Buffer;
+  /**
+   * Record sequence number within the run, across the run's topics.
+   */
+  seq: number;
+  /**
+   * metadata.uid (a Service deleted and created again under its name has a new uid); a canonical UUID travels as its 16 bytes.
+   */
+  uid: Buffer | string;
+  namespace: string;
+  name: string;
+  /**
+   * metadata.resourceVersion (opaque).
+   */
+  resourceVersion: string;
+  /**
+   * @defaultValue `{}`
+   */
+  labels: Record<string, string>;
+  /**
+   * spec.type: ClusterIP, NodePort, LoadBalancer or ExternalName.
+   */
+  type: string;
+  /**
+   * spec.clusterIPs in network byte order, the primary first; empty for a headless Service (clusterIP None) and for ExternalName.
+   * @defaultValue `[]`
+   */
+  clusterIPs: Buffer[];
+  /**
+   * spec.clusterIP is None.
+   * @defaultValue `false`
+   */
+  headless: boolean;
+  /**
+   * spec.externalName of an ExternalName Service.
+   * @defaultValue `null`
+   */
+  externalName: null | string;
+  /**
+   * @defaultValue `[]`
+   */
+  ports: ServicePortV1[];
+  /**
+   * spec.selector: the Service selects the pods of its namespace carrying all these labels; empty when it has no selector (its EndpointSlices are managed by someone else).
+   * @defaultValue `{}`
+   */
+  selector: Record<string, string>;
+  /**
+   * metadata.creationTimestamp. (timestamp-millis: ms since the epoch)
+   */
+  createdAt: number;
+  /**
+   * When the watcher saw the Service gone from the API server; set only on its last record. (timestamp-millis: ms since the epoch)
+   * @defaultValue `null`
+   */
+  deletedAt: null | number;
+  /**
+   * When this record was made. (timestamp-millis: ms since the epoch)
+   */
+  observedAt: number;
+}
+
 /** The record type of the newest schema of each kind, as avsc reads and writes it. */
 export interface ContractRecords {
   deadletter: DeadLetterV1;
+  endpointslice: EndpointSliceV1;
   flow: FlowV1;
   heartbeat: HeartbeatV1;
   host: HostV2;
   listener: ListenerV1;
+  pod: PodV1;
   process: ProcessV2;
+  service: ServiceV1;
 }
 
 /** Every top-level field name of each newest schema, in schema order (for drift tests and tooling). */
@@ -616,6 +919,22 @@ export const FIELD_NAMES = {
     'value',
     'headers',
     'failedAt',
+  ],
+  endpointslice: [
+    'cluster',
+    'runId',
+    'seq',
+    'uid',
+    'namespace',
+    'name',
+    'resourceVersion',
+    'serviceName',
+    'addressType',
+    'ports',
+    'endpoints',
+    'createdAt',
+    'deletedAt',
+    'observedAt',
   ],
   flow: [
     'hostId',
@@ -683,6 +1002,26 @@ export const FIELD_NAMES = {
     'state',
     'observedAt',
   ],
+  pod: [
+    'cluster',
+    'runId',
+    'seq',
+    'uid',
+    'namespace',
+    'name',
+    'resourceVersion',
+    'labels',
+    'nodeName',
+    'hostNetwork',
+    'ips',
+    'phase',
+    'owners',
+    'createdAt',
+    'startedAt',
+    'deletionRequestedAt',
+    'deletedAt',
+    'observedAt',
+  ],
   process: [
     'hostId',
     'runId',
@@ -700,6 +1039,25 @@ export const FIELD_NAMES = {
     'containerRuntime',
     'podUid',
     'exited',
+    'observedAt',
+  ],
+  service: [
+    'cluster',
+    'runId',
+    'seq',
+    'uid',
+    'namespace',
+    'name',
+    'resourceVersion',
+    'labels',
+    'type',
+    'clusterIPs',
+    'headless',
+    'externalName',
+    'ports',
+    'selector',
+    'createdAt',
+    'deletedAt',
     'observedAt',
   ],
 } as const;

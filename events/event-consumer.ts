@@ -49,6 +49,11 @@ export interface EventHandlers {
   onRecord(record: ConsumedRecord): void | Promise<void>;
   /** A message that does not decode; it is skipped once this returns (never retried). */
   onFailure(failure: ConsumedFailure): void | Promise<void>;
+  /**
+   * A tombstone (null value): on a compacted topic, the end of the key's identity. Without this
+   * handler a tombstone goes to `onFailure` (reason `no-value`).
+   */
+  onTombstone?(origin: MessageOrigin): void | Promise<void>;
 }
 
 const log = createLogger('events');
@@ -62,7 +67,7 @@ export function kindOfTopic(topic: string): RecordKind | undefined {
  * The template of every downstream consumer of nettopo topics: a kafkajs consumer whose messages
  * are decoded with the contract's {@link Codec} (any known schema version of the topic's kind,
  * read into the newest shape). A message that does not decode — no header, a schema this build
- * does not know, garbage bytes, a tombstone — is handed to `onFailure` with a named, non-retriable
+ * does not know, garbage bytes, a tombstone unless `onTombstone` takes it — is handed to `onFailure` with a named, non-retriable
  * {@link ContractError} and consumption goes on; it never stops the consumer.
  */
 export class EventConsumer {
@@ -98,6 +103,10 @@ export class EventConsumer {
           timestamp: message.timestamp,
           message,
         };
+        if (message.value === null && handlers.onTombstone) {
+          await handlers.onTombstone(origin);
+          return;
+        }
         let decoded: DecodedRecord;
         try {
           const kind = kindOfTopic(topic);

@@ -7,6 +7,7 @@ import {
   ALL_TOPICS,
   FIELD_NAMES,
   LATEST_SCHEMA,
+  isClusterKind,
   SchemaCatalog,
   schemaDirectory,
   type FlowV1,
@@ -85,10 +86,20 @@ describe('contract types and schema files', () => {
 
   it('when a collector record is defined, then it starts with hostId, runId, seq and has observedAt, for dedupe and ordering', () => {
     for (const kind of Object.keys(FIELD_NAMES) as RecordKind[]) {
-      if (kind === 'deadletter') continue;
+      if (kind === 'deadletter' || isClusterKind(kind)) continue;
       const fields: readonly string[] = FIELD_NAMES[kind];
       assert.deepEqual(fields.slice(0, 3), COLLECTOR_FIELDS, kind);
       assert.ok(fields.includes('observedAt'), kind);
+    }
+  });
+
+  it('when a cluster record is defined, then it starts with cluster, runId, seq and has uid, resourceVersion, deletedAt and observedAt', () => {
+    for (const kind of Object.keys(FIELD_NAMES) as RecordKind[]) {
+      if (!isClusterKind(kind)) continue;
+      const fields: readonly string[] = FIELD_NAMES[kind];
+      assert.deepEqual(fields.slice(0, 3), ['cluster', 'runId', 'seq'], kind);
+      for (const f of ['uid', 'namespace', 'name', 'resourceVersion', 'deletedAt', 'observedAt'])
+        assert.ok(fields.includes(f), `${kind}.${f}`);
     }
   });
 
@@ -124,6 +135,9 @@ describe('contract types and schema files', () => {
         ['nettopo.listeners.v1', 'listener', true, 'hostId/netns/address/port'],
         ['nettopo.hosts.v1', 'host', true, 'hostId'],
         ['nettopo.heartbeats.v1', 'heartbeat', false, 'hostId'],
+        ['nettopo.k8s.pods.v1', 'pod', true, 'cluster/uid'],
+        ['nettopo.k8s.services.v1', 'service', true, 'cluster/namespace/name'],
+        ['nettopo.k8s.endpointslices.v1', 'endpointslice', true, 'cluster/namespace/name'],
         ['nettopo.deadletter.v1', 'deadletter', false, 'sourceTopic/partition/offset'],
       ],
     );

@@ -16,10 +16,10 @@ interface TailOptions {
   group?: string;
 }
 
-/** `flows`, `flow`, `nettopo.flows.v1` or any topic name → the topic to read. */
+/** `flows`, `flow`, `nettopo.flows.v1`, `pods`, `endpointslices` or any topic name → the topic to read. */
 export function resolveTopic(name: string, prefix = ''): string {
   const spec = ALL_TOPICS.find(
-    (t) => name === t.kind || name === `${t.kind}s` || name === t.topic.split('.')[1],
+    (t) => name === t.kind || name === `${t.kind}s` || name === t.topic.split('.').slice(-2)[0],
   );
   return spec ? `${prefix}${spec.topic}` : name;
 }
@@ -83,6 +83,11 @@ export function registerEvents(program: Command): void {
             schema: decoded.schema,
             record: recordView(decoded),
           });
+          count();
+        },
+        onTombstone: ({ topic: t, partition, offset, key, timestamp }) => {
+          if (opts.max !== undefined && seen >= opts.max) return;
+          out({ topic: t, partition, offset, key, timestamp: Number(timestamp), tombstone: true });
           count();
         },
         onFailure: ({ topic: t, partition, offset, key, timestamp, error }) => {

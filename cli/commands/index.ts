@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerCollect } from './collect';
 import { registerEvents } from './events';
 import { registerIngest } from './ingest';
+import { registerK8sWatch } from './k8s-watch';
 import { registerSchema } from './schema';
 import { registerStack } from './stack';
 import { registerUp } from './up';
@@ -17,4 +18,5 @@ export const commands: RegisterCommand[] = [
   registerEvents,
   registerSchema,
   registerIngest,
+  registerK8sWatch,
 ];

@@ -1,0 +1,82 @@
+import { Command } from 'commander';
+import { ConfigError } from '../../common/errors';
+import { createLogger } from '../../common/log';
+import { kafkaSettings } from '../../kafka/kafka-config';
+import { CLUSTER_NAME, ClusterPublisher, ClusterWatcher, KubeClient, loadKubeConfig } from '../../k8s';
+import { brokersOf } from './events';
+import { positiveInt } from './option-parsers';
+
+const log = createLogger('k8s-watch');
+
+interface K8sWatchFlags {
+  kubeconfig?: string;
+  cluster?: string;
+  brokers?: string;
+  topicPrefix: string;
+  partitions: number;
+  watchTimeout: number;
+}
+
+/** `nettopo k8s-watch`: one per cluster, publishes pods, Services and EndpointSlices to Kafka. */
+export function registerK8sWatch(program: Command): void {
+  program
+    .command('k8s-watch')
+    .description(
+      "watch a Kubernetes cluster's pods (with their owner workloads), Services and EndpointSlices and publish them " +
+        'to compacted Kafka topics for the ingest; run ONE per cluster',
+    )
+    .option(
+      '--kubeconfig <file>',
+      'kubeconfig to use, or `in-cluster` (default: KUBECONFIG, ~/.kube/config, else in-cluster)',
+    )
+    .option(
+      '--cluster <name>',
+      "the cluster's name in records and keys (default: NETTOPO_K8S_CLUSTER, else the kubeconfig's current cluster)",
+    )
+    .option(
+      '-b, --brokers <list>',
+      'host:port,... (default NETTOPO_KAFKA_BROKERS, else the local stack); SASL/TLS from NETTOPO_KAFKA_* variables',
+    )
+    .option('--topic-prefix <prefix>', 'prefix of the topic names', '')
+    .option('--partitions <n>', 'partitions of the topics it creates', positiveInt('partitions'), 3)
+    .option(
+      '--watch-timeout <seconds>',
+      'the API server ends each watch after about this long; the watcher then watches again from where it was',
+      positiveInt('watch-timeout'),
+      300,
+    )
+    .action(async (flags: K8sWatchFlags) => {
+      const config = loadKubeConfig(flags.kubeconfig);
+      const cluster =
+        flags.cluster || process.env.NETTOPO_K8S_CLUSTER || config.getCurrentCluster()?.name || '';
+      if (!CLUSTER_NAME.test(cluster))
+        throw new ConfigError(
+          `the cluster name ${JSON.stringify(cluster)} must match ${CLUSTER_NAME.source}; give one with --cluster`,
+        );
+      const publisher = new ClusterPublisher({
+        settings: kafkaSettings({ brokers: brokersOf(flags.brokers), clientId: 'nettopo-k8s-watch' }),
+        topicPrefix: flags.topicPrefix,
+        partitions: flags.partitions,
+        log,
+      });
+      const watcher = new ClusterWatcher({
+        cluster,
+        client: new KubeClient(config),
+        publisher,
+        log,
+        reflector: { watchTimeoutSeconds: flags.watchTimeout },
+      });
+      const stopped = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await Promise.race([watcher.start(), stopped]);
+      await stopped;
+      await watcher.stop();
+      const s = watcher.stats;
+      log.info(
+        `stopped: published ${s.published.pod} pod, ${s.published.service} service and ${s.published.endpointslice} ` +
+          `endpointslice records (${s.deleted.pod + s.deleted.service + s.deleted.endpointslice} deletions)`,
+      );
+    });
+}
