@@ -1,5 +1,12 @@
 import '../patches/kafkajs'; // before kafkajs: see the module
-import { CompressionTypes, Kafka, Partitioners, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import {
+  CompressionTypes,
+  Kafka,
+  Partitioners,
+  type Message,
+  type Producer,
+  type TopicMessages,
+} from 'kafkajs';
 import type { Logger } from '../common/log';
 import {
   CLUSTER_TOPICS,

@@ -136,8 +136,8 @@ export function endpointSliceRecord(slice: EndpointSliceObject, ctx: RecordConte
  * records with the same content describe the same state, and the second is not published.
  */
 export function contentOf(record: { runId: Buffer; seq: number; observedAt: number }): string {
-  const { runId: _r, seq: _s, observedAt: _o, ...rest } = record;
-  return JSON.stringify(rest, (_k, v: unknown) => {
+  return JSON.stringify(record, (k, v: unknown) => {
+    if (k === 'runId' || k === 'seq' || k === 'observedAt') return undefined;
     // Buffers (ids, addresses) as hex; map keys (labels, selectors) sorted.
     if (
       v &&

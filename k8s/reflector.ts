@@ -20,7 +20,6 @@ export interface ReflectorOptions {
   maxBackoffMs?: number;
 }
 
-
 /** Counters of one reflector. */
 export interface ReflectorStats {
   /** Lists done (1 + the re-lists). */

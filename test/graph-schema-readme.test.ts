@@ -1,10 +1,19 @@
 import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import neo4j, { type Driver } from 'neo4j-driver';
+import type { Driver } from 'neo4j-driver';
 import { projectRoot } from '../common/paths';
 import { createGraphDriver } from '../graph-schema';
-import { GraphWriter, IngestService } from '../ingest';
+import { Codec, machineIdToBytes, podUidToAvro, uuidToBytes } from '../contract';
+import { IngestService } from '../ingest';
+import {
+  cleanUpCluster,
+  clusterMessages,
+  endpointSliceV1,
+  podV1,
+  serviceV1,
+} from './helpers/cluster-records';
 import { cleanUp, hex, IngestScenario, produce } from './helpers/ingest-scenario';
 
 /** The ```cypher blocks of graph-schema/README.md with the parameters of their `// params:` line. */
@@ -23,6 +32,8 @@ describe('graph-schema README queries', function () {
   this.timeout(120_000);
   const prefix = `test-${hex(4)}.`;
   const group = `g-${hex(4)}`;
+  const cluster = `test-${hex(4)}`;
+  const unknownPod = randomUUID();
   const s = new IngestScenario({ connections: 5, recordsPerFlow: 2 });
   let driver: Driver;
   let ingest: IngestService;
@@ -35,40 +46,88 @@ describe('graph-schema README queries', function () {
     await ingest.waitUntilCaughtUp(60_000);
     await produce(prefix, s.flowMessages());
     await ingest.waitUntilCaughtUp(60_000);
-    const session = driver.session({ defaultAccessMode: neo4j.session.WRITE });
-    try {
-      await session.executeWrite((tx) =>
-        new GraphWriter().upsertPodMetadata(tx, [
-          {
+    // A process in a pod no cluster watcher describes (its uid from the cgroup path only).
+    const codec = new Codec();
+    await produce(prefix, [
+      codec.message('process', {
+        hostId: machineIdToBytes(s.hostA),
+        runId: uuidToBytes(s.runA),
+        seq: 99,
+        pid: 4242,
+        startTime: s.start,
+        comm: 'sidecar',
+        exe: null,
+        cmdline: [],
+        uid: null,
+        ppid: null,
+        cgroupId: null,
+        containerId: null,
+        containerRuntime: null,
+        podUid: podUidToAvro(unknownPod),
+        exited: false,
+        observedAt: s.start,
+      }),
+    ]);
+    // Pod and Service metadata as `nettopo k8s-watch` publishes it, for the Kubernetes queries.
+    await produce(
+      prefix,
+      clusterMessages({
+        pods: [
+          podV1({
+            cluster,
             uid: s.podA,
             namespace: 'shop',
-            name: 'frontend-7d4b9',
-            workloadKind: 'Deployment',
-            workloadName: 'frontend',
-          },
-          {
+            name: 'frontend-7d4b9-x2x7q',
+            labels: { app: 'frontend' },
+            ips: ['10.244.1.6'],
+            owners: [
+              { kind: 'ReplicaSet', name: 'frontend-7d4b9' },
+              { kind: 'Deployment', name: 'frontend' },
+            ],
+          }),
+          podV1({
+            cluster,
             uid: s.podB,
             namespace: 'payments',
-            name: 'api-5c8f2',
-            workloadKind: 'Deployment',
-            workloadName: 'api',
-          },
-        ]),
-      );
-    } finally {
-      await session.close();
-    }
+            name: 'api-5c8f2-q9z8w',
+            labels: { app: 'api' },
+            ips: ['10.244.1.7'],
+            owners: [
+              { kind: 'ReplicaSet', name: 'api-5c8f2' },
+              { kind: 'Deployment', name: 'api' },
+            ],
+            startedAt: Date.parse('2026-12-01T00:00:00Z'),
+          }),
+        ],
+        services: [
+          serviceV1({
+            cluster,
+            namespace: 'payments',
+            name: 'api',
+            clusterIPs: ['10.96.7.7'],
+            selector: { app: 'api' },
+            ports: [{ name: 'http', port: 80, targetPort: '8080' }],
+          }),
+        ],
+        slices: [
+          endpointSliceV1({
+            cluster,
+            namespace: 'payments',
+            name: 'api-x1',
+            serviceName: 'api',
+            endpoints: [{ address: '10.244.1.7', podUid: s.podB }],
+          }),
+        ],
+      }),
+    );
+    await ingest.waitUntilCaughtUp(60_000);
   });
 
   after(async () => {
     await ingest?.stop();
-    await driver.executeQuery(
-      "MATCH (w:Workload) WHERE w.key IN ['shop/Deployment/frontend', 'payments/Deployment/api'] AND NOT (w)<-[:OWNED_BY]-() DETACH DELETE w",
-    );
     await cleanUp(driver, s, prefix, [group]);
-    await driver.executeQuery(
-      "MATCH (w:Workload) WHERE w.key IN ['shop/Deployment/frontend', 'payments/Deployment/api'] AND NOT (w)<-[:OWNED_BY]-() DETACH DELETE w",
-    );
+    await cleanUpCluster(driver, cluster);
+    await driver.executeQuery('MATCH (p:Pod {uid: $uid}) DETACH DELETE p', { uid: unknownPod });
     await driver.close();
   });
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/log';
-import type { CollectorKind } from '../../contract';
+import type { IngestKind } from '../../contract';
 import type { GraphConnection } from '../../graph-schema/graph-driver';
 
 /** Options of {@link IngestService}. */
@@ -10,8 +10,8 @@ export interface IngestOptions {
   groupId?: string;
   /** Prepended to every topic name (tests, several fleets on one cluster). @defaultValue `''` */
   topicPrefix?: string;
-  /** Which record kinds to consume. @defaultValue every collector kind (flow, process, listener, host, heartbeat) */
-  kinds?: CollectorKind[];
+  /** Which record kinds to consume. @defaultValue every collector kind (flow, process, listener, host, heartbeat) and every cluster kind (pod, service, endpointslice) */
+  kinds?: IngestKind[];
   /** Neo4j to write to. @defaultValue the local stack's (see `createGraphDriver`) */
   neo4j?: GraphConnection;
   /** Apply the graph schema's migrations at start. @defaultValue `true` */

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { createLogger, type Logger } from '../../common/log';
-import { Codec, DEAD_LETTER_TOPIC, topicConfigEntries, TOPICS, type CollectorKind } from '../../contract';
+import { Codec, DEAD_LETTER_TOPIC, topicConfigEntries, topicOf, type IngestKind } from '../../contract';
 import { createGraphDriver } from '../../graph-schema/graph-driver';
 import { SchemaMigrator } from '../../graph-schema/schema-migrator';
 import { connectionUrls } from '../../stack/stack-config';
@@ -22,7 +22,16 @@ import { WriteLoop } from './write-loop';
 
 /** Messages decoded between two yields to the event loop. */
 const DECODE_SLICE = 1_000;
-const ALL_KINDS: CollectorKind[] = ['host', 'listener', 'process', 'flow', 'heartbeat'];
+const ALL_KINDS: IngestKind[] = [
+  'host',
+  'listener',
+  'process',
+  'flow',
+  'heartbeat',
+  'pod',
+  'service',
+  'endpointslice',
+];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -42,7 +51,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export class IngestService extends EventEmitter {
   readonly groupId: string;
-  readonly topics: ReadonlyMap<string, CollectorKind>;
+  readonly topics: ReadonlyMap<string, IngestKind>;
   readonly deadLetterTopic: string;
   private readonly options: IngestOptions;
   private readonly log: Logger;
@@ -65,7 +74,7 @@ export class IngestService extends EventEmitter {
     this.log = options.logger ?? createLogger('ingest');
     this.groupId = options.groupId ?? 'nettopo-ingest';
     const prefix = options.topicPrefix ?? '';
-    this.topics = new Map((options.kinds ?? ALL_KINDS).map((k) => [`${prefix}${TOPICS[k].topic}`, k]));
+    this.topics = new Map((options.kinds ?? ALL_KINDS).map((k) => [`${prefix}${topicOf(k).topic}`, k]));
     this.deadLetterTopic = `${prefix}${DEAD_LETTER_TOPIC.topic}`;
     this.kafka = new Kafka({
       clientId: `nettopo-ingest-${process.pid}`,
@@ -229,7 +238,7 @@ export class IngestService extends EventEmitter {
     const admin = this.admin as Admin;
     const existing = new Set(await admin.listTopics());
     const wanted = [
-      ...[...this.topics].map(([topic, kind]) => ({ topic, spec: TOPICS[kind] })),
+      ...[...this.topics].map(([topic, kind]) => ({ topic, spec: topicOf(kind) })),
       { topic: this.deadLetterTopic, spec: DEAD_LETTER_TOPIC },
     ].filter((t) => !existing.has(t.topic));
     if (wanted.length === 0) return;
@@ -304,7 +313,7 @@ export class IngestService extends EventEmitter {
    */
   private async decodeBatch(payload: EachBatchPayload, everyRecord = false): Promise<BatchPart> {
     const { batch } = payload;
-    const kind = this.topics.get(batch.topic) as CollectorKind;
+    const kind = this.topics.get(batch.topic) as IngestKind;
     const part: BatchPart = {
       key: { group: this.groupId, topic: batch.topic, partition: batch.partition },
       messages: [],

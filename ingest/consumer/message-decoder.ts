@@ -1,6 +1,7 @@
 import type { IHeaders } from 'kafkajs';
-import { Codec, InvalidRecordError, type CollectorKind } from '../../contract';
-import type { DecodedMessage } from '../graph/decoded-message';
+import { Codec, InvalidRecordError, isClusterKind, topicOf, type IngestKind } from '../../contract';
+import type { ClusterMessage, DecodedMessage } from '../graph/decoded-message';
+import type { ClusterKind } from '../../contract';
 
 /** A Kafka message as the decoder needs it. */
 export interface RawMessage {
@@ -8,6 +9,8 @@ export interface RawMessage {
   key: Buffer | null;
   value: Buffer | null;
   headers?: IHeaders;
+  /** Broker timestamp, ms since the epoch as text (kafkajs' form). */
+  timestamp?: string;
 }
 
 /** The outcome of validating one message: a record, or the error that sends it to the dead-letter topic. */
@@ -23,9 +26,10 @@ const MAX_PORT = 65535;
 export class MessageDecoder {
   constructor(private readonly codec: Codec = new Codec()) {}
 
-  decode(kind: CollectorKind, m: RawMessage): DecodeOutcome {
+  decode(kind: IngestKind, m: RawMessage): DecodeOutcome {
     const offset = Number(m.offset);
     try {
+      if (isClusterKind(kind)) return { ok: true, message: this.clusterMessage(kind, offset, m) };
       switch (kind) {
         case 'flow': {
           const flow = this.codec.decodeFlow(m.value, m.headers);
@@ -51,5 +55,21 @@ export class MessageDecoder {
     } catch (error) {
       return { ok: false, error };
     }
+  }
+
+  /** A cluster record, or a tombstone; its key must be the record's own (`cluster/uid`, `cluster/namespace/name`). */
+  private clusterMessage(kind: ClusterKind, offset: number, m: RawMessage): ClusterMessage {
+    const key = m.key?.toString('utf8') ?? '';
+    if (!key) throw new InvalidRecordError('invalid-record', `a ${kind} message without a key`);
+    const at = Number(m.timestamp ?? Date.now());
+    if (m.value === null) return { offset, kind, key, record: null, at };
+    const { record } = this.codec.decode(m.value, m.headers, kind);
+    const own = (topicOf(kind).keyOf as (r: typeof record) => string)(record);
+    if (own !== key)
+      throw new InvalidRecordError(
+        'invalid-record',
+        `${kind} record keyed ${JSON.stringify(key)} describes ${own}`,
+      );
+    return { offset, kind, key, record: record as ClusterMessage['record'], at };
   }
 }

@@ -19,7 +19,8 @@ import type {
   ResolutionFacts,
 } from '../correlation/connection-model';
 import { ConnectionCorrelator, flowKeyOf } from '../correlation/connection-correlator';
-import type { DecodedMessage, PartitionResult, TransactionResult } from './decoded-message';
+import { ClusterMetadata } from './cluster-metadata';
+import type { ClusterMessage, DecodedMessage, PartitionResult, TransactionResult } from './decoded-message';
 import type { HeartbeatRow, HostRow, ListenerRow, PlacementRow, ProcessRow } from './graph-rows';
 import { cmp, GraphWriter } from './graph-writer';
 import { progressId, type ProgressKey, type SavedProgress } from './progress';
@@ -99,6 +100,7 @@ export interface BatchPart {
 export class BatchProcessor {
   private readonly writer = new GraphWriter();
   private readonly correlator = new ConnectionCorrelator();
+  private readonly cluster = new ClusterMetadata(this.writer);
 
   /** Plans every statement ahead (see {@link GraphWriter.warmUp}). */
   warmUp(openSession: () => Session): Promise<void> {
@@ -154,12 +156,14 @@ export class BatchProcessor {
     const listeners: ListenerV1[] = [];
     const hosts: HostV2[] = [];
     const heartbeats: HeartbeatV1[] = [];
+    const clusterMessages: ClusterMessage[] = [];
     for (const m of fresh) {
       if (m.kind === 'flow') flows.push(m.record);
       else if (m.kind === 'process') processes.push(m.record);
       else if (m.kind === 'listener') listeners.push(m.record);
       else if (m.kind === 'host') hosts.push(m.record);
-      else heartbeats.push(m.record);
+      else if (m.kind === 'heartbeat') heartbeats.push(m.record);
+      else clusterMessages.push(m);
     }
 
     // Writes are sent without waiting for each other's results (the server runs a transaction's
@@ -170,6 +174,7 @@ export class BatchProcessor {
     if (processes.length) writes.add(this.writer.upsertProcesses(tx, this.processRows(processes)));
     if (listeners.length) writes.add(this.listenerRows(tx, listeners));
     if (heartbeats.length) writes.add(this.writer.upsertHeartbeats(tx, this.heartbeatRows(heartbeats)));
+    for (const sent of this.cluster.apply(tx, clusterMessages)) writes.add(sent);
     if (flows.length) await this.applyFlows(tx, flows, result, writes);
 
     writes.add(this.writer.saveProgress(tx, saves));

@@ -1,5 +1,25 @@
 import type { FlowRecord } from '../../contract/flow-record';
-import type { HeartbeatV1, HostV2, ListenerV1, ProcessV2 } from '../../contract';
+import type {
+  ClusterKind,
+  ContractRecords,
+  HeartbeatV1,
+  HostV2,
+  ListenerV1,
+  ProcessV2,
+} from '../../contract';
+
+/**
+ * A record of `nettopo k8s-watch` (pod, Service, EndpointSlice) with its message key, or a
+ * tombstone for that key (`record` null: the object is gone).
+ */
+export interface ClusterMessage {
+  offset: number;
+  kind: ClusterKind;
+  key: string;
+  record: ContractRecords[ClusterKind] | null;
+  /** The message's timestamp (ms since the epoch): when a tombstone's object was known gone. */
+  at: number;
+}
 
 /** A message that passed validation, with its source offset. */
 export type DecodedMessage =
@@ -7,7 +27,8 @@ export type DecodedMessage =
   | { offset: number; kind: 'process'; record: ProcessV2 }
   | { offset: number; kind: 'listener'; record: ListenerV1 }
   | { offset: number; kind: 'host'; record: HostV2 }
-  | { offset: number; kind: 'heartbeat'; record: HeartbeatV1 };
+  | { offset: number; kind: 'heartbeat'; record: HeartbeatV1 }
+  | ClusterMessage;
 
 /** What one transaction did for one topic-partition. */
 export interface PartitionResult {

@@ -70,12 +70,3 @@ export interface HeartbeatRow {
   mapFull: number;
   kafkaBufferFull: number;
 }
-
-/** Pod metadata from an orchestrator (not in contract v1): fills Pod and its Workload. */
-export interface PodMetadataRow {
-  uid: string;
-  namespace: string;
-  name: string;
-  workloadKind: string | null;
-  workloadName: string | null;
-}

@@ -6,14 +6,7 @@ import type {
   ListenerHit,
   ResolutionFacts,
 } from '../correlation/connection-model';
-import type {
-  HeartbeatRow,
-  HostRow,
-  ListenerRow,
-  PlacementRow,
-  PodMetadataRow,
-  ProcessRow,
-} from './graph-rows';
+import type { HeartbeatRow, HostRow, ListenerRow, PlacementRow, ProcessRow } from './graph-rows';
 import {
   decodeContribution,
   decodeSlot,
@@ -34,12 +27,15 @@ import {
   LOCK_CONNECTIONS,
   LOCK_PROGRESS,
   PLACEMENTS,
-  POD_METADATA,
   PROCESSES,
   SAVE_CONNECTIONS,
   SAVE_PROGRESS,
   STATEMENTS,
 } from './statements';
+import { CLUSTER_STATEMENTS } from './cluster-statements';
+
+/** Every statement with its placeholder parameters, for the warm-up. */
+const ALL_STATEMENTS = [...STATEMENTS, ...CLUSTER_STATEMENTS];
 
 /** A Connection node's stored properties, as read. */
 interface StoredConnection {
@@ -87,7 +83,7 @@ export class GraphWriter {
    */
   async warmUp(openSession: () => Session): Promise<void> {
     const done = new Map<string, () => void>();
-    for (const [query] of STATEMENTS)
+    for (const [query] of ALL_STATEMENTS)
       this.planning.set(query, new Promise<void>((resolve) => done.set(query, resolve)));
     const finish = (query: string): void => {
       this.planning.delete(query);
@@ -97,7 +93,7 @@ export class GraphWriter {
     try {
       const tx = session.beginTransaction();
       try {
-        for (const [query, params] of STATEMENTS) {
+        for (const [query, params] of ALL_STATEMENTS) {
           await run(tx, query, int64Params(params));
           finish(query);
         }
@@ -105,7 +101,7 @@ export class GraphWriter {
         await tx.rollback();
       }
     } finally {
-      for (const [query] of STATEMENTS) finish(query);
+      for (const [query] of ALL_STATEMENTS) finish(query);
       await session.close();
     }
   }
@@ -306,10 +302,9 @@ export class GraphWriter {
     await this.send(tx, HEARTBEATS, int64Params({ rows }));
   }
 
-  /** Pod metadata (namespace, name, owning workload) from an orchestrator source. */
-  async upsertPodMetadata(tx: ManagedTransaction, rows: PodMetadataRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.send(tx, POD_METADATA, { rows });
+  /** Runs a statement of another file of this room (e.g. cluster-statements.ts) in the transaction's order. */
+  runStatement(tx: ManagedTransaction, query: string, params: Record<string, unknown>): Promise<QueryResult> {
+    return this.send(tx, query, params);
   }
 }
 

@@ -5,3 +5,5 @@ export * from './graph-writer';
 export * from './neo4j-errors';
 export * from './neo4j-params';
 export * from './progress';
+export * from './cluster-metadata';
+export * from './cluster-rows';

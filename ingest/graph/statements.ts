@@ -211,16 +211,6 @@ SET n.lastHeartbeat = datetime({epochMillis: b.observedAt}), n.collectorVersion 
     n.dropsRingBufferFull = b.ringBufferFull, n.dropsMapFull = b.mapFull,
     n.dropsKafkaBufferFull = b.kafkaBufferFull`;
 
-export const POD_METADATA = `
-UNWIND $batch.rows AS m
-MERGE (p:Pod {uid: m.uid}) ON CREATE SET p.firstSeen = datetime()
-SET p.namespace = m.namespace, p.name = m.name
-WITH p, m WHERE m.workloadKind IS NOT NULL AND m.workloadName IS NOT NULL
-MERGE (w:Workload {key: m.namespace + '/' + m.workloadKind + '/' + m.workloadName})
-  ON CREATE SET w.namespace = m.namespace, w.kind = m.workloadKind, w.name = m.workloadName,
-                w.firstSeen = datetime()
-MERGE (p)-[:OWNED_BY]->(w)`;
-
 /*
  * Every statement of the ingest with parameters to plan it by (see `GraphWriter.warmUp`): one
  * placeholder row each, shaped like the real ones. The rows name a key no collector sends (`~`)
