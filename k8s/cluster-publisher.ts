@@ -70,29 +70,37 @@ export class ClusterPublisher {
     return `${this.prefix}${CLUSTER_TOPICS[kind].topic}`;
   }
 
-  /** Creates the missing topics (compacted) and connects the producer; retries until Kafka answers. */
-  async connect(): Promise<void> {
+  /** Runs `task` until it succeeds, waiting longer after each failure (Kafka down, a leader being elected). */
+  private async retrying<T>(what: string, task: () => Promise<T>): Promise<T> {
+    let logged = false;
     for (let backoff = 250; ; backoff = Math.min(backoff * 2, 5_000)) {
       try {
-        await this.ensureTopics();
-        // Not idempotent: a send repeated after a failure may write a state twice, which changes
-        // nothing (the newest state of a key wins); one request in flight keeps each key's order.
-        const producer = this.kafka.producer({
-          idempotent: false,
-          maxInFlightRequests: 1,
-          createPartitioner: Partitioners.DefaultPartitioner,
-          retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
-        });
-        await producer.connect();
-        this.producer = producer;
-        this.kick();
-        return;
+        return await task();
       } catch (err) {
         if (this.stopped) throw err;
-        this.options.log.warn(`Kafka not reachable yet (${(err as Error).message}); retrying`);
+        if (!logged) this.options.log.warn(`${what}: ${(err as Error).message}; retrying`);
+        logged = true;
         await sleep(backoff);
       }
     }
+  }
+
+  /** Creates the missing topics (compacted) and connects the producer; retries until Kafka answers. */
+  async connect(): Promise<void> {
+    await this.retrying('Kafka not reachable yet', async () => {
+      await this.ensureTopics();
+      // Not idempotent: a send repeated after a failure may write a state twice, which changes
+      // nothing (the newest state of a key wins); one request in flight keeps each key's order.
+      const producer = this.kafka.producer({
+        idempotent: false,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
+      });
+      await producer.connect();
+      this.producer = producer;
+    });
+    this.kick();
   }
 
   /**
@@ -105,16 +113,18 @@ export class ClusterPublisher {
       (Object.keys(CLUSTER_TOPICS) as ClusterKind[]).map((k) => [k, new Map()]),
     );
     const kindOf = new Map((Object.keys(CLUSTER_TOPICS) as ClusterKind[]).map((k) => [this.topic(k), k]));
-    const admin = this.kafka.admin();
-    await admin.connect();
     const remaining = new Map<string, number>();
-    try {
-      for (const topic of kindOf.keys())
-        for (const p of await admin.fetchTopicOffsets(topic))
-          if (Number(p.high) > Number(p.low)) remaining.set(`${topic}/${p.partition}`, Number(p.high) - 1);
-    } finally {
-      await admin.disconnect();
-    }
+    await this.retrying('reading the end offsets of the cluster topics', async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      try {
+        for (const topic of kindOf.keys())
+          for (const p of await admin.fetchTopicOffsets(topic))
+            if (Number(p.high) > Number(p.low)) remaining.set(`${topic}/${p.partition}`, Number(p.high) - 1);
+      } finally {
+        await admin.disconnect();
+      }
+    });
     if (remaining.size === 0) return out;
     const mine = `${cluster}/`;
     let caughtUp: () => void = () => undefined;

@@ -69,13 +69,23 @@ export class KubeClient {
     return this.config.getCurrentCluster()?.server ?? '';
   }
 
-  /** Sends one request and parses the JSON answer; an HTTP error becomes a {@link KubeApiError}. */
-  async request<T>(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
+  /**
+   * Sends one request and parses the JSON answer; an HTTP error becomes a {@link KubeApiError}.
+   * A body is sent as JSON (`contentType` e.g. `application/merge-patch+json` for a PATCH).
+   */
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { timeoutMs?: number; contentType?: string } = {},
+  ): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
     const url = new URL(path, this.server);
     const opts: RequestOptions = { method, headers: { Accept: 'application/json' }, timeout: timeoutMs };
     await this.config.applyToHTTPSOptions(opts);
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload !== undefined) (opts.headers as Record<string, string>)['Content-Type'] = 'application/json';
+    if (payload !== undefined)
+      (opts.headers as Record<string, string>)['Content-Type'] = options.contentType ?? 'application/json';
     const send = url.protocol === 'http:' ? plainRequest : request;
     return new Promise<T>((resolve, reject) => {
       const req = send(url, opts, (res) => {

@@ -1,10 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../common';
+import { KubeClient, loadKubeConfig } from '../k8s';
 import { isRunning, type ServerStatus } from '../stack';
 
 const root = projectRoot();
@@ -50,7 +52,7 @@ async function freePorts(n: number): Promise<number[]> {
 
 /** A stack of its own: a fresh data dir and free ports, so the shared stack of the test run is untouched. */
 async function isolatedEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
-  const [kafka, controller, bolt, http, redis] = await freePorts(5);
+  const [kafka, controller, bolt, http, redis, apiserver, etcd, etcdPeer] = await freePorts(8);
   return {
     ...process.env,
     NETTOPO_DATA_DIR: dataDir,
@@ -59,6 +61,9 @@ async function isolatedEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
     NETTOPO_NEO4J_BOLT_PORT: String(bolt),
     NETTOPO_NEO4J_HTTP_PORT: String(http),
     NETTOPO_REDIS_PORT: String(redis),
+    NETTOPO_KUBE_APISERVER_PORT: String(apiserver),
+    NETTOPO_KUBE_ETCD_PORT: String(etcd),
+    NETTOPO_KUBE_ETCD_PEER_PORT: String(etcdPeer),
     NETTOPO_KAFKA_HEAP: '256m',
     NETTOPO_NEO4J_HEAP: '256m',
     NETTOPO_NEO4J_PAGECACHE: '32m',
@@ -125,6 +130,68 @@ describe('nettopo stack lifecycle (on its own ports and data dir)', function () 
       stopped.map((s) => s.state),
       ['stopped', 'stopped', 'stopped'],
     );
+  });
+
+  it('when `stack up kube` runs, then etcd and kube-apiserver answer on 127.0.0.1 with token auth, from the cache, with owner-only keys, and `stack down` stops both', async () => {
+    const up = await nettopo(['stack', 'up', 'kube'], env);
+    assert.equal(up.code, 0, up.stderr);
+    assert.doesNotMatch(up.stderr, /building/, 'the binaries come from the cache');
+    const kubeconfig = join(dataDir, 'kube', 'kubeconfig');
+    assert.match(
+      up.stdout,
+      new RegExp(
+        `kube   https://127\\.0\\.0\\.1:${env.NETTOPO_KUBE_APISERVER_PORT}  kubeconfig ${kubeconfig}`,
+      ),
+    );
+    const status = JSON.parse((await nettopo(['stack', 'status', '--json'], env)).stdout) as ServerStatus[];
+    assert.deepEqual(
+      status.map((x) => `${x.name} ${x.state}`),
+      ['kafka stopped', 'neo4j stopped', 'redis stopped', 'etcd running', 'kube-apiserver running'],
+    );
+
+    // The kubeconfig's admin token is accepted; a wrong one gets 401, none 403 (anonymous).
+    const client = new KubeClient(loadKubeConfig(kubeconfig));
+    const namespaces = await client.request<{ items: { metadata: { name: string } }[] }>(
+      'GET',
+      '/api/v1/namespaces',
+    );
+    assert.ok(namespaces.items.some((n) => n.metadata.name === 'kube-system'));
+    const ca = readFileSync(join(dataDir, 'kube', 'pki', 'ca.crt'));
+    const statusOf = (headers: Record<string, string>): Promise<number> =>
+      new Promise((resolve, reject) =>
+        httpsGet(
+          {
+            host: '127.0.0.1',
+            port: Number(env.NETTOPO_KUBE_APISERVER_PORT),
+            path: '/api/v1/namespaces',
+            ca,
+            headers,
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        ).on('error', reject),
+      );
+    assert.equal(await statusOf({ Authorization: 'Bearer not-the-token' }), 401);
+    assert.equal(await statusOf({}), 403);
+    // Only their owner reads the keys, the token and the kubeconfig.
+    for (const f of [
+      'kubeconfig',
+      'pki/token',
+      'pki/tokens.csv',
+      'pki/sa.key',
+      'pki/ca.key',
+      'pki/apiserver.key',
+    ])
+      assert.equal(statSync(join(dataDir, 'kube', f)).mode & 0o077, 0, `${f} is readable by others`);
+    assert.equal(statSync(join(dataDir, 'kube', 'pki')).mode & 0o077, 0);
+
+    const down = await nettopo(['stack', 'down'], env);
+    assert.equal(down.code, 0, down.stderr);
+    for (const x of status.filter((y) => y.pid))
+      assert.equal(isRunning(x.pid as number), false, `${x.name} still runs`);
+    assert.ok(down.seconds < 20, `stack down took ${down.seconds}s`);
   });
 
   it('when port 7687 is taken, then stack up fails fast naming the port', async () => {
