@@ -2,11 +2,15 @@
 # Installs what a fresh Debian 12 machine needs to build and test nettopo, quietly and only what is missing:
 # the eBPF toolchain, Redis, Maven + Java 17, network tools, Chromium (for the Neo4j Browser test), the npm
 # packages, and Kafka's and Neo4j's jars (through `nettopo stack fetch`). Safe to run again: it then does nothing.
+#
+#   bash scripts/install-deps.sh          what the main job needs
+#   bash scripts/install-deps.sh --kube   also kube-apiserver and etcd for the tests (`nettopo stack fetch kube`: built
+#                                         once per machine from the Go module proxy, ~9 min on 2 cores; needs Go >= 1.25)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc g++ python3 redis-server maven
-  openjdk-17-jre-headless iproute2 iptables chromium)
+  openjdk-17-jre-headless iproute2 iptables chromium openssl)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -44,3 +48,13 @@ fi
 
 # Kafka's and Neo4j's jars from Maven Central, into the jar cache (nothing is downloaded when cached).
 node node_modules/tsx/dist/cli.mjs cli/main.ts stack fetch
+
+if [ "${1:-}" = --kube ] && ! bash scripts/build-kube.sh --check; then
+  go_version=$(go env GOVERSION 2>/dev/null || true)
+  if [ -z "$go_version" ]; then
+    echo "install-deps: Go 1.25 or newer is needed to build kube-apiserver and etcd for the tests; install it from https://go.dev/dl (Debian 12's golang-go is too old)" >&2
+    exit 1
+  fi
+  # kube-apiserver and etcd from the Go module proxy, into ~/.cache/nettopo/kube (nothing is built when cached).
+  node node_modules/tsx/dist/cli.mjs cli/main.ts stack fetch kube
+fi

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The whole test run, as CI does it: install what is missing, build, start the local stack, run mocha against
-# the real servers, and stop the stack again, also when tests fail. Exits with mocha's status.
+# The whole test run, as CI does it: install what is missing (kube-apiserver and etcd included), build, start the
+# local stack and its Kubernetes API server, run mocha against the real servers, and stop them again, also when
+# tests fail. Exits with mocha's status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --kube
 bash scripts/build.sh
 
 nettopo() { node dist/cli/main.js "$@"; }
 trap 'nettopo stack down || true' EXIT
 nettopo stack up
+nettopo stack up kube
 
 status=0
 npx mocha 'test/**/*.test.ts' || status=$?
