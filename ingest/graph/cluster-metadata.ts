@@ -64,13 +64,21 @@ export function podRow(r: PodV1): PodMetaRow {
   };
 }
 
-export function serviceRow(r: ServiceV1): ServiceMetaRow {
+/** What the rows of a Service and of an EndpointSlice share: identity and time. */
+function identity(kind: 'service' | 'endpointslice', r: ServiceV1 | EndpointSliceV1) {
   return {
-    key: CLUSTER_TOPICS.service.keyOf(r),
+    key: (CLUSTER_TOPICS[kind].keyOf as (x: typeof r) => string)(r),
     cluster: r.cluster,
     namespace: r.namespace,
     name: r.name,
     uid: podUidFromAvro(r.uid) as string,
+    observedAt: r.observedAt,
+  };
+}
+
+export function serviceRow(r: ServiceV1): ServiceMetaRow {
+  return {
+    ...identity('service', r),
     type: r.type,
     ips: r.clusterIPs.map(ipFromBytes),
     headless: r.headless,
@@ -83,18 +91,13 @@ export function serviceRow(r: ServiceV1): ServiceMetaRow {
     labels: pairs(r.labels),
     createdAt: r.createdAt,
     deletedAt: r.deletedAt,
-    observedAt: r.observedAt,
     ipFrom: r.createdAt,
   };
 }
 
 export function endpointSliceRow(r: EndpointSliceV1): EndpointSliceMetaRow {
   return {
-    key: CLUSTER_TOPICS.endpointslice.keyOf(r),
-    cluster: r.cluster,
-    namespace: r.namespace,
-    name: r.name,
-    uid: podUidFromAvro(r.uid) as string,
+    ...identity('endpointslice', r),
     serviceName: r.serviceName,
     addressType: r.addressType,
     ports: r.ports.map((p) => `${p.name ? `${p.name} ` : ''}${p.port ?? '*'}/${p.protocol ?? 'TCP'}`),
@@ -103,7 +106,6 @@ export function endpointSliceRow(r: EndpointSliceV1): EndpointSliceMetaRow {
     endpointReady: r.endpoints.map((e) => e.ready ?? true),
     endpointServing: r.endpoints.map((e) => e.serving ?? e.ready ?? true),
     endpointTerminating: r.endpoints.map((e) => e.terminating ?? false),
-    observedAt: r.observedAt,
   };
 }
 

@@ -164,41 +164,31 @@ CALL {
       r.serving = m.endpointServing[i], r.terminating = m.endpointTerminating[i]
 }`;
 
-/** Pods known gone by a tombstone alone (their last record compacted away): deleted at the tombstone's time. */
-export const CLUSTER_PODS_GONE = `
+/**
+ * Pods or Services known gone by a tombstone alone (their last record compacted away): deleted at
+ * the tombstone's time, their leases ended, their SELECTS removed.
+ */
+function gone(label: 'Pod' | 'Service', key: 'uid' | 'key', selects: string): string {
+  return `
 UNWIND $batch.rows AS g
-MATCH (p:Pod {uid: g.key})
-WHERE p.cluster IS NOT NULL AND p.deletedAt IS NULL
-SET p.deletedAt = datetime({epochMillis: g.at})
-WITH p
+MATCH (n:${label} {${key}: g.key})
+WHERE n.cluster IS NOT NULL AND n.deletedAt IS NULL
+SET n.deletedAt = datetime({epochMillis: g.at})
+WITH n
 CALL {
-  WITH p
-  MATCH (l:IpLease)-[:LEASED_TO]->(p) WHERE l.until IS NULL
-  SET l.until = p.deletedAt
+  WITH n
+  MATCH (l:IpLease)-[:LEASED_TO]->(n) WHERE l.until IS NULL
+  SET l.until = n.deletedAt
 }
 CALL {
-  WITH p
-  OPTIONAL MATCH (:Service)-[r:SELECTS]->(p)
+  WITH n
+  OPTIONAL MATCH ${selects}
   DELETE r
 }`;
+}
 
-/** Services known gone by a tombstone alone. */
-export const CLUSTER_SERVICES_GONE = `
-UNWIND $batch.rows AS g
-MATCH (s:Service {key: g.key})
-WHERE s.deletedAt IS NULL
-SET s.deletedAt = datetime({epochMillis: g.at})
-WITH s
-CALL {
-  WITH s
-  MATCH (l:IpLease)-[:LEASED_TO]->(s) WHERE l.until IS NULL
-  SET l.until = s.deletedAt
-}
-CALL {
-  WITH s
-  OPTIONAL MATCH (s)-[r:SELECTS]->(:Pod)
-  DELETE r
-}`;
+export const CLUSTER_PODS_GONE = gone('Pod', 'uid', '(:Service)-[r:SELECTS]->(n)');
+export const CLUSTER_SERVICES_GONE = gone('Service', 'key', '(n)-[r:SELECTS]->(:Pod)');
 
 /** EndpointSlices gone (a last record or a tombstone): routing state only, removed with their relationships. */
 export const CLUSTER_SLICES_GONE = `

@@ -19,6 +19,20 @@ import {
 const runId = uuidToBytes(randomUUID());
 let seq = 0;
 
+/** What every cluster record starts with: cluster, run, sequence, a new uid, namespace, name, version. */
+function head(cluster: string, namespace: string, name: string) {
+  seq += 1;
+  return {
+    cluster,
+    runId,
+    seq,
+    uid: uuidToBytes(randomUUID()),
+    namespace,
+    name,
+    resourceVersion: String(seq),
+  };
+}
+
 export interface PodSpec {
   cluster: string;
   uid?: string;
@@ -36,13 +50,8 @@ export interface PodSpec {
 export function podV1(s: PodSpec): PodV1 {
   const now = s.observedAt ?? Date.now();
   return {
-    cluster: s.cluster,
-    runId,
-    seq: ++seq,
+    ...head(s.cluster, s.namespace, s.name),
     uid: podUidToAvro(s.uid ?? randomUUID()) as Buffer | string,
-    namespace: s.namespace,
-    name: s.name,
-    resourceVersion: String(seq),
     labels: s.labels ?? {},
     nodeName: 'node-1',
     hostNetwork: s.hostNetwork ?? false,
@@ -70,13 +79,7 @@ export interface ServiceSpec {
 export function serviceV1(s: ServiceSpec): ServiceV1 {
   const now = Date.now();
   return {
-    cluster: s.cluster,
-    runId,
-    seq: ++seq,
-    uid: uuidToBytes(randomUUID()),
-    namespace: s.namespace,
-    name: s.name,
-    resourceVersion: String(seq),
+    ...head(s.cluster, s.namespace, s.name),
     labels: {},
     type: 'ClusterIP',
     clusterIPs: (s.clusterIPs ?? []).map(ipToBytes),
@@ -102,13 +105,7 @@ export interface SliceSpec {
 export function endpointSliceV1(s: SliceSpec): EndpointSliceV1 {
   const now = Date.now();
   return {
-    cluster: s.cluster,
-    runId,
-    seq: ++seq,
-    uid: uuidToBytes(randomUUID()),
-    namespace: s.namespace,
-    name: s.name,
-    resourceVersion: String(seq),
+    ...head(s.cluster, s.namespace, s.name),
     serviceName: s.serviceName,
     addressType: 'IPv4',
     ports: [{ name: 'http', protocol: 'TCP', port: s.port ?? 8080 }],
