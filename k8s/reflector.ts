@@ -87,8 +87,16 @@ export class Reflector<T extends KubeObject> {
     while (this.running) {
       try {
         if (!this.resourceVersion) await this.relist();
+        const began = Date.now();
+        const events = this.stats.events;
         const outcome = await this.watchOnce();
         this.recovered();
+        if (outcome === 'closed' && events === this.stats.events && Date.now() - began < 1_000) {
+          // Ended at once with nothing in it: do not watch again in a tight loop.
+          await this.pause(backoff);
+          backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 5_000);
+          continue;
+        }
         backoff = this.options.initialBackoffMs ?? 250;
         if (outcome === 'expired') {
           this.stats.expired += 1;
@@ -116,13 +124,21 @@ export class Reflector<T extends KubeObject> {
         } else {
           this.log.debug(`${this.resource}: still failing: ${(err as Error).message}`);
         }
-        await new Promise<void>((r) => {
-          this.wake = r;
-          setTimeout(r, backoff);
-        });
+        await this.pause(backoff);
         backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 5_000);
       }
     }
+  }
+
+  /** Waits `ms`, or less when stopped. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((r) => {
+      const timer = setTimeout(r, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
   }
 
   private recovered(): void {

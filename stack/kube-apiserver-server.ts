@@ -2,7 +2,7 @@ import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtcdServer } from './etcd-server';
-import { ensureKubeBinaries, kubeBinaryPath, kubeVersions } from './kube-binaries';
+import { ensureKubeBinaries, kubeBinaryPath } from './kube-binaries';
 import { ensureKubeCredentials, kubeAdminToken, kubeFiles } from './kube-credentials';
 import type { LaunchCommand, ManagedServer, PortSpec } from './managed-server';
 import { stackPaths, type StackConfig } from './stack-config';
@@ -123,10 +123,5 @@ export class KubeApiServer implements ManagedServer {
   async probe(): Promise<void> {
     const { status, body } = await kubeGet(this.config, '/readyz');
     if (status !== 200) throw new Error(`kube-apiserver /readyz answered ${status}: ${body.slice(0, 200)}`);
-  }
-
-  /** e.g. `kube-apiserver v1.37.2` */
-  version(): string {
-    return `kube-apiserver ${kubeVersions()['kube-apiserver']}`;
   }
 }

@@ -14,7 +14,7 @@ const readme = readFileSync(join(root, 'README.md'), 'utf8');
 describe('README', () => {
   it('when it names a nettopo command, then the CLI has it (with its subcommands)', () => {
     const program = buildProgram();
-    const rows = [...readme.matchAll(/^\| `nettopo ([a-z]+)((?: [a-z|\\]+)?)/gm)];
+    const rows = [...readme.matchAll(/^\| `nettopo ([a-z0-9-]+)((?: [a-z|\\]+)?)/gm)];
     assert.ok(rows.length >= 6, 'the commands table lists the commands');
     for (const [, name, subs] of rows) {
       const cmd = program.commands.find((c) => c.name() === name);

@@ -28,12 +28,17 @@ function pairs(map: Record<string, string>): string[] {
     .sort();
 }
 
-/** Keeps the last message of each key, in arrival order (one key's records come in order: one partition). */
+/**
+ * Keeps the last record of each key (one key's records come in order: one partition); a tombstone
+ * only when the batch has no record of its key. A deletion record followed by its tombstone keeps
+ * the record: it carries the final state and when it was deleted, and an object created and
+ * deleted within one batch still gets its node.
+ */
 function lastPerKey(messages: ClusterMessage[]): ClusterMessage[] {
   const out = new Map<string, ClusterMessage>();
   for (const m of messages) {
     const id = `${m.kind}/${m.key}`;
-    out.delete(id);
+    if (m.record === null && out.get(id)?.record) continue;
     out.set(id, m);
   }
   return [...out.values()];

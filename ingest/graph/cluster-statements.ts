@@ -17,17 +17,12 @@ const dt = (v: string): string => `CASE WHEN ${v} IS NULL THEN null ELSE datetim
  * Address leases of an owner (`o`, a Pod or a Service) from row `m` (`m.ips`, `m.ipFrom`,
  * `m.deletedAt`, `m.observedAt`): an IpLease {cluster, ip, from, until} per address it holds,
  * LEASED_TO the owner. A lease ends when the address leaves the owner's record or the owner is
- * deleted; and, as one address belongs to one owner of a kind at a time, when a later lease of the
- * same address begins (in whichever order the two records arrive).
+ * deleted (a pod seen first in its last record still gets its lease, closed); and, as one address
+ * belongs to one owner of a kind at a time, when a later lease of the same address begins (in
+ * whichever order the two records arrive).
  */
 function leases(owner: string, kind: 'Pod' | 'Service', ownerId: string, holds: string): string {
   return `
-CALL {
-  WITH ${owner}, m
-  MATCH (l:IpLease)-[:LEASED_TO]->(${owner})
-  WHERE l.until IS NULL AND (m.deletedAt IS NOT NULL OR NOT l.ip IN m.ips)
-  SET l.until = datetime({epochMillis: coalesce(m.deletedAt, m.observedAt)})
-}
 CALL {
   WITH ${owner}, m
   WITH ${owner}, m WHERE ${holds}
@@ -51,6 +46,12 @@ CALL {
     WHERE l.until IS NULL OR l.until > next
     SET l.until = next
   }
+}
+CALL {
+  WITH ${owner}, m
+  MATCH (l:IpLease)-[:LEASED_TO]->(${owner})
+  WHERE l.until IS NULL AND (m.deletedAt IS NOT NULL OR NOT l.ip IN m.ips)
+  SET l.until = datetime({epochMillis: coalesce(m.deletedAt, m.observedAt)})
 }`;
 }
 
@@ -98,7 +99,7 @@ CALL {
   MERGE (e)-[r:ENDPOINT]->(p)
   SET r.addresses = split(e.endpointAddresses[i], ','), r.ready = e.endpointReady[i],
       r.serving = e.endpointServing[i], r.terminating = e.endpointTerminating[i]
-}${leases('p', 'Pod', 'm.uid', 'm.deletedAt IS NULL AND NOT m.hostNetwork')}`;
+}${leases('p', 'Pod', 'm.uid', 'NOT m.hostNetwork')}`;
 
 export const CLUSTER_SERVICES = `
 UNWIND $batch.rows AS m
@@ -127,7 +128,7 @@ CALL {
   MATCH (e:EndpointSlice {cluster: m.cluster, namespace: m.namespace})
   WHERE e.serviceName = m.name
   MERGE (s)-[:HAS_SLICE]->(e)
-}${leases('s', 'Service', 'm.uid', 'm.deletedAt IS NULL')}`;
+}${leases('s', 'Service', 'm.uid', 'true')}`;
 
 export const CLUSTER_SLICES = `
 UNWIND $batch.rows AS m
