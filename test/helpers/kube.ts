@@ -179,7 +179,9 @@ export class TestKube {
         `/apis/batch/v1/namespaces/${ns}/jobs`,
         `/apis/batch/v1/namespaces/${ns}/cronjobs`,
       ])
-        await this.client.request('DELETE', `${path}?gracePeriodSeconds=0`).catch(() => undefined);
+        await this.client
+          .request('DELETE', `${path}?gracePeriodSeconds=0&propagationPolicy=Background`)
+          .catch(() => undefined);
       await this.client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
     }
   }
