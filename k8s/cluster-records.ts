@@ -131,13 +131,17 @@ export function endpointSliceRecord(slice: EndpointSliceObject, ctx: RecordConte
   };
 }
 
+/** Fields that change without the state changing: the run, the sequence, the time, and the object's version (a kubelet's status heartbeat bumps it). */
+const NOT_CONTENT = new Set(['runId', 'seq', 'observedAt', 'resourceVersion']);
+
 /**
- * What a record says, without what changes at every publication (run, sequence, time): two
- * records with the same content describe the same state, and the second is not published.
+ * What a record says, without what changes at every publication or every write of the object
+ * (see NOT_CONTENT): two records with the same content describe the same state, and the second
+ * is not published.
  */
 export function contentOf(record: { runId: Buffer; seq: number; observedAt: number }): string {
   return JSON.stringify(record, (k, v: unknown) => {
-    if (k === 'runId' || k === 'seq' || k === 'observedAt') return undefined;
+    if (NOT_CONTENT.has(k)) return undefined;
     // Buffers (ids, addresses) as hex; map keys (labels, selectors) sorted.
     if (
       v &&

@@ -363,6 +363,8 @@ describe('k8s-watch against the real API server, through Kafka and the ingest in
       const added = await kube.createPod(ns, { name: 'added', labels: { app: 'a' } });
       await kube.patch(`/api/v1/namespaces/${ns}/pods/change`, { metadata: { labels: { app: 'b' } } });
       await kube.remove(`/api/v1/namespaces/${ns}/pods/drop`);
+      // A write that changes nothing the record says (a new resourceVersion only) is no news.
+      await kube.patch(`/api/v1/namespaces/${ns}/pods/keep`, { metadata: { annotations: { note: 'x' } } });
       await kube.restartApiServer();
       await proxy.restore();
 
