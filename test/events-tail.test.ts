@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { Codec, SchemaCatalog, flowToAvro } from '../contract';
-import { containerFlow, hostFlow } from './contract-samples';
+import { containerFlow, hostFlow, samples } from './contract-samples';
 import { CliRun, TestTopics } from './helpers';
 
 interface TailLine {
@@ -16,6 +16,7 @@ interface TailLine {
   schema?: string;
   record?: Record<string, unknown>;
   error?: { name: string; reason: string; schema: string | null; message: string };
+  tombstone?: boolean;
 }
 
 /** A later build's catalog: flow.v2 = flow.v1 plus a field with a default. */
@@ -165,5 +166,52 @@ describe('nettopo events tail (real Kafka)', function () {
       observedAt: 1764000000123,
     });
     assert.equal(tail.lines[0]!.key, `${flow.hostId}/4026531840/2001:db8::1/8443`);
+  });
+
+  it('when a pods topic holds a pod record and then its tombstone, then tail prints the pod with its uid and addresses as text, and the tombstone as one', async function () {
+    topics = new TestTopics();
+    const topic = topics.topic('pod');
+    await topics.create([topic]);
+    const pod = samples().pod;
+    const { message } = new Codec().message('pod', pod);
+    const producer = topics.kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [message, { key: message.key, value: null }] });
+    await producer.disconnect();
+
+    tail = new CliRun<TailLine>([
+      'events',
+      'tail',
+      'pods',
+      '--topic-prefix',
+      topics.prefix,
+      '--from-beginning',
+      '-n',
+      '2',
+      '--brokers',
+      topics.broker,
+    ]);
+    assert.equal(await tail.exited(40000), 0, tail.stderr);
+    const [record, tombstone] = tail.lines;
+    assert.equal(record!.key, 'prod-eu-1/7b1e4c2a-5d3f-4a8b-9c0d-e1f2a3b4c5d6');
+    assert.equal(record!.schema, 'pod.v1');
+    assert.deepEqual(
+      {
+        uid: record!.record!.uid,
+        ips: record!.record!.ips,
+        labels: record!.record!.labels,
+        owners: (record!.record!.owners as { kind: string }[]).map((o) => o.kind),
+      },
+      {
+        uid: '7b1e4c2a-5d3f-4a8b-9c0d-e1f2a3b4c5d6',
+        ips: ['10.244.3.17', 'fd00:10:244:3::11'],
+        labels: { app: 'web', 'pod-template-hash': '5d9f7c6b8' },
+        owners: ['ReplicaSet', 'Deployment'],
+      },
+    );
+    assert.deepEqual(
+      { key: tombstone!.key, tombstone: tombstone!.tombstone, record: tombstone!.record },
+      { key: record!.key, tombstone: true, record: undefined },
+    );
   });
 });

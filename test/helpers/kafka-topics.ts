@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type Admin, Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { kafkaClientConfig, kafkaSettings } from '../../kafka/kafka-config';
-import { TOPICS, type CollectorKind } from '../../contract';
+import { topicOf, type IngestKind } from '../../contract';
 import { connectionUrls } from '../../stack/stack-config';
 
 /** A message read back, with its topic. */
@@ -35,8 +35,8 @@ export class TestTopics {
   }
 
   /** The prefixed topic of a kind. */
-  topic(kind: CollectorKind): string {
-    return `${this.prefix}${TOPICS[kind].topic}`;
+  topic(kind: IngestKind): string {
+    return `${this.prefix}${topicOf(kind).topic}`;
   }
 
   /** Creates topics (already prefixed names). */
