@@ -58,6 +58,7 @@ describe('graph-schema README queries', function () {
         comm: 'sidecar',
         exe: null,
         cmdline: [],
+        cmdlineTruncated: false,
         uid: null,
         ppid: null,
         cgroupId: null,
