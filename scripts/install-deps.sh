@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine needs to build and test nettopo, quietly and only what is missing:
 # the eBPF toolchain, Redis, Maven + Java 17, network tools, Chromium (for the Neo4j Browser test), the npm
-# packages, and Kafka's and Neo4j's jars (through `nettopo stack fetch`). Safe to run again: it then does nothing.
+# packages, Kafka's and Neo4j's jars (through `nettopo stack fetch`), and the Node.js LTS nettopo also runs on
+# (scripts/node-lts.sh). Safe to run again: it then does nothing.
 #
 #   bash scripts/install-deps.sh          what the main job needs
 #   bash scripts/install-deps.sh --kube   also kube-apiserver and etcd for the tests (`nettopo stack fetch kube`: built
@@ -58,3 +59,6 @@ if [ "${1:-}" = --kube ] && ! bash scripts/build-kube.sh --check; then
   # kube-apiserver and etcd from the Go module proxy, into ~/.cache/nettopo/kube (nothing is built when cached).
   node node_modules/tsx/dist/cli.mjs cli/main.ts stack fetch kube
 fi
+
+# The Node.js LTS (scripts/runtime.versions) beside the host's Node 20, from the npm registry into a cache.
+bash scripts/node-lts.sh >/dev/null
