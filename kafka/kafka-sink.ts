@@ -1,4 +1,5 @@
 import { createLogger } from '../common/log';
+import { within } from '../common/within';
 import { Codec, type CollectorKind, type ContractRecords, TOPICS } from '../contract';
 import { BoundedBuffer } from './bounded-buffer';
 import { KafkaUnavailableError } from './errors';
@@ -380,18 +381,28 @@ export class KafkaSink implements RecordSink {
    * Returns how many records were left undelivered.
    */
   async stop(timeoutMs = 10000): Promise<number> {
-    this.stopping = true;
-    this.wake?.();
-    const deadline = sleep(timeoutMs).then(() => 'timeout' as const);
-    const outcome = await Promise.race([this.loop?.then(() => 'done' as const) ?? 'done', deadline]);
-    this.running = false;
-    const left = this.buffer.length + this.buffer.inFlightCount;
-    this.left = left;
-    if (outcome === 'timeout') log.warn(`stopping with ${left} records undelivered (Kafka did not answer)`);
-    this.wakeFromPause?.();
-    await Promise.race([this.producer.close(outcome === 'timeout').catch(() => undefined), cap(5000)]);
-    this.reportDrops(true);
-    return left;
+    // Until stop returns, this timer keeps the process alive (the waits below are capped by unref'd timers or
+    // cleared ones); afterwards nothing of the sink does, so a stopped collector exits at once.
+    const alive = setInterval(() => undefined, 60_000);
+    try {
+      this.stopping = true;
+      this.wake?.();
+      const outcome = await within(
+        this.loop?.then(() => 'done' as const) ?? Promise.resolve('done' as const),
+        timeoutMs,
+        'timeout' as const,
+      );
+      this.running = false;
+      const left = this.buffer.length + this.buffer.inFlightCount;
+      this.left = left;
+      if (outcome === 'timeout') log.warn(`stopping with ${left} records undelivered (Kafka did not answer)`);
+      this.wakeFromPause?.();
+      await Promise.race([this.producer.close(outcome === 'timeout').catch(() => undefined), cap(5000)]);
+      this.reportDrops(true);
+      return left;
+    } finally {
+      clearInterval(alive);
+    }
   }
 
   /** Waits `ms` (a back-off), or less when the sink stops. */
