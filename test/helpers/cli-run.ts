@@ -4,6 +4,11 @@ import * as readline from 'node:readline';
 
 const CLI = join(__dirname, '..', '..', 'cli', 'main.ts');
 
+/** How `nettopo` runs from the sources: this Node.js with tsx. A launcher (setpriv, a container) may wrap it. */
+export function nettopoCommand(): string[] {
+  return [process.execPath, '--require', 'tsx/cjs', CLI];
+}
+
 /**
  * A `nettopo` command run as a user runs it, in its own process: its stdout JSON lines parsed
  * (or, with `json: false`, kept as bytes, e.g. a table), its stderr kept. Always call stop().
@@ -15,8 +20,14 @@ export class CliRun<T = unknown> {
   stdout = Buffer.alloc(0);
   private readonly child: ChildProcess;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = process.env, options: { json?: boolean } = {}) {
-    this.child = spawn(process.execPath, ['--require', 'tsx/cjs', CLI, ...args], {
+  /** `options.command`: what runs `nettopo` (default {@link nettopoCommand}); `args` follow it. */
+  constructor(
+    args: string[],
+    env: NodeJS.ProcessEnv = process.env,
+    options: { json?: boolean; command?: string[] } = {},
+  ) {
+    const [file, ...prefix] = options.command ?? nettopoCommand();
+    this.child = spawn(file!, [...prefix, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env,
     });
