@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine needs to build and test nettopo, quietly and only what is missing:
 # the eBPF toolchain, Redis, Maven + Java 17, network tools, Chromium (for the Neo4j Browser test), the npm
-# packages, Kafka's and Neo4j's jars (through `nettopo stack fetch`), and the Node.js LTS nettopo also runs on
-# (scripts/node-lts.sh). Safe to run again: it then does nothing.
+# packages, Kafka's and Neo4j's jars (through `nettopo stack fetch`), the Node.js LTS nettopo also runs on
+# (scripts/node-lts.sh), and podman + mmdebstrap for the image (scripts/build-image.sh). Safe to run again: it then
+# does nothing.
 #
 #   bash scripts/install-deps.sh          what the main job needs
-#   bash scripts/install-deps.sh --kube   also kube-apiserver and etcd for the tests (`nettopo stack fetch kube`: built
-#                                         once per machine from the Go module proxy, ~9 min on 2 cores; needs Go >= 1.25)
+#   bash scripts/install-deps.sh --kube   also what the tests build from the Go module proxy, once per machine (needs
+#                                         Go >= 1.26): kube-apiserver and etcd (`nettopo stack fetch kube`, ~9 min on
+#                                         2 cores), helm, kubeconform and the Kubernetes schemas (scripts/k8s-tools.sh,
+#                                         ~10 min)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc g++ python3 redis-server maven
-  openjdk-17-jre-headless iproute2 iptables chromium openssl)
+  openjdk-17-jre-headless iproute2 iptables chromium openssl podman runc mmdebstrap)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -58,6 +61,10 @@ if [ "${1:-}" = --kube ] && ! bash scripts/build-kube.sh --check; then
   fi
   # kube-apiserver and etcd from the Go module proxy, into ~/.cache/nettopo/kube (nothing is built when cached).
   node node_modules/tsx/dist/cli.mjs cli/main.ts stack fetch kube
+fi
+if [ "${1:-}" = --kube ]; then
+  # helm, kubeconform and the Kubernetes schemas that check deploy/, into ~/.cache/nettopo/tools (quiet when cached).
+  bash scripts/k8s-tools.sh >/dev/null
 fi
 
 # The Node.js LTS (scripts/runtime.versions) beside the host's Node 20, from the npm registry into a cache.

@@ -160,6 +160,8 @@ export function assertFullyObserved(o: CollectorObservation): void {
     'every program attached',
   );
   assert.deepEqual(o.drops, { ringBufferFull: 0, mapFull: 0, kafkaBufferFull: 0 });
+  // The cgroup v2 hierarchy is found: cgroup ids resolve to containers even after their processes are gone.
+  assert.doesNotMatch(o.stderr, /containers are attributed from \/proc\/<pid>\/cgroup only/);
 
   assert.equal(o.clientEnd.role, 'client');
   assert.equal(o.clientEnd.pid, o.client.pid);
