@@ -60,7 +60,15 @@ export class KubeApi {
         (res) => {
           let text = '';
           res.on('data', (d: Buffer) => (text += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
+          res.on('end', () => {
+            let parsed: Record<string, unknown>;
+            try {
+              parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+            } catch {
+              parsed = { message: text.trim() }; // e.g. "404 page not found"
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed });
+          });
         },
       );
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
