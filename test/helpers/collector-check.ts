@@ -54,16 +54,14 @@ export async function observeCollector(launch: CollectorLauncher): Promise<Colle
     );
     const clientCgroup = cgroups.mkdir(`system.slice/docker-${clientContainer}.scope`);
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const flags = {
-      '--kafka': topics.broker,
-      '--topic-prefix': topics.prefix,
-      '--format': 'json',
-      '--interval': '0.5',
-      '--heartbeat': '1',
-      '--host-interval': '1',
-      '--port': String(port),
-    };
-    run = launch(['collect', ...Object.entries(flags).flat()]);
+    const flags = { '--format': 'json', '--interval': '0.5', '--heartbeat': '1', '--host-interval': '1' };
+    run = launch([
+      'collect',
+      ...topics.collectArgs(),
+      ...Object.entries(flags).flat(),
+      '--port',
+      String(port),
+    ]);
     await run.waitForLog(/snapshot: /, 60000);
     await run.waitForLog(/\[kafka\] connected/);
 
