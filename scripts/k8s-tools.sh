@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The tools that check deploy/ (versions in deploy/tools.versions), built from the Go module proxy into
-# $NETTOPO_TOOLS_CACHE_DIR or ~/.cache/nettopo/tools: helm, kubeconform, and kubeconform's JSON schemas of the
-# Kubernetes API (from k8s.io/kubernetes' api/openapi-spec/v3) and of the ServiceMonitor CRD (from
+# The tools that check deploy/ (versions in deploy/tools.versions and stack/kube/versions), built from the Go
+# module proxy into $NETTOPO_TOOLS_CACHE_DIR or ~/.cache/nettopo/tools: helm, kubeconform, and kubeconform's JSON
+# schemas of the Kubernetes API (from k8s.io/kubernetes' api/openapi-spec/v3) and of the ServiceMonitor CRD (from
 # prometheus-operator's example/prometheus-operator-crd), strict: an unknown field is an error. What is cached is
-# used as is: a second run builds and downloads nothing. Cold, on 2 busy cores: helm ~4 min, the rest ~30 s.
+# used as is: a second run builds and downloads nothing. Cold, on 2 busy cores: helm ~10 min, the rest ~30 s.
 #
 #   bash scripts/k8s-tools.sh           build what is missing; print "helm <path>", "kubeconform <path>",
 #                                       "schemas <folder>" and "servicemonitor-crd <file>", one a line
@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 version_of() { awk -v n="$1" '$1 == n { print $2 }' deploy/tools.versions; }
 helm_version=$(version_of helm)
 kubeconform_version=$(version_of kubeconform)
-kube_version=$(version_of kubernetes)
+# The API the manifests are validated against: the stack's own kube-apiserver's (stack/kube/versions).
+kube_version=$(awk '$1 == "kube-apiserver" { print $2 }' stack/kube/versions)
 promop_version=$(version_of prometheus-operator)
 cache=${NETTOPO_TOOLS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/nettopo/tools}
 helm_bin=$cache/helm-$helm_version/helm

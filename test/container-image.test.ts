@@ -129,6 +129,8 @@ describe('the container image (podman, real kernel)', function () {
     const name = `nettopo-test-${randomBytes(4).toString('hex')}`;
     containers.push(name);
     const command = [...PODMAN, 'run', '--rm', '--name', name, ...ulimits(), ...runFlags(spec), image];
-    assertFullyObserved(await observeCollector((args) => new CliRun<FlowRecord>(args, process.env, { command })));
+    assertFullyObserved(
+      await observeCollector((args) => new CliRun<FlowRecord>(args, process.env, { command })),
+    );
   });
 });

@@ -2,19 +2,20 @@
  * deploy/: the Helm chart and the manifests rendered from it (deploy/kubernetes/nettopo.yaml), checked with the
  * tools a user would trust: helm (lint, template), kubeconform against the Kubernetes API's own schemas in
  * strict mode (an unknown field is an error), the CLI's own parser for every command the manifests run, and
- * — once the stack has a Kubernetes API server — the API server itself (server-side apply, dry run).
+ * the stack's Kubernetes API server itself (`nettopo stack up kube`: server-side apply, dry run).
  * helm, kubeconform and the schemas are built from the Go module proxy by scripts/k8s-tools.sh (install-deps.sh
  * runs it; cached).
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { packageVersion, projectRoot } from '../common';
 import { buildProgram } from '../cli/main';
 import { findObject, parseManifests, podSpecOf, type KubeObject } from './helpers/deploy-manifests';
 import { helm, k8sTools, kubeconform, renderManifests, type K8sTools } from './helpers/k8s-tools';
-import { KubeApi } from './helpers/kube-apply';
+import { eventually, TestKube } from './helpers/kube';
+import { collectionOf, serverSideApply } from './helpers/kube-apply';
 
 const CHART = 'deploy/helm/nettopo';
 
@@ -125,14 +126,6 @@ describe('deploy/: the Helm chart and the Kubernetes manifests', function () {
       for (const container of podSpecOf(workload).containers) {
         assert.equal(container.image, `localhost/nettopo:${packageVersion()}`);
         const args = container.args ?? [];
-        if (!program.commands.some((c) => c.name() === args[0]) && args[0] === 'k8s-watch') {
-          // HOOK(k8s-watch): the Kubernetes watcher's command comes from another branch; once it is merged,
-          // this check covers its container too and this branch of the test is dead.
-          console.log(
-            `    note: \`nettopo ${args[0]}\` is not a command of this CLI yet; ${workload.metadata.name} not checked`,
-          );
-          continue;
-        }
         assert.deepEqual(
           unknownFlags(program, args),
           [],
@@ -231,71 +224,52 @@ describe('deploy/: the Helm chart and the Kubernetes manifests', function () {
     }
   });
 
-  describe('on a real Kubernetes API server (server-side apply, dry run)', () => {
-    let api: KubeApi | undefined;
+  describe("on the stack's Kubernetes API server (server-side apply, dry run)", () => {
+    const kube = new TestKube();
 
-    // HOOK(stack up kube): the stack gains a Kubernetes API server on another branch (`nettopo stack up kube`,
-    // its kubeconfig under the data dir). Until it is merged, NETTOPO_KUBECONFIG names any API server to use;
-    // without one these tests are skipped with the reason.
-    before(async function () {
-      const kubeconfig =
-        process.env.NETTOPO_KUBECONFIG ?? join(projectRoot(), '.nettopo', 'kube', 'kubeconfig');
-      if (!existsSync(kubeconfig)) {
-        console.log(
-          `    skipped: no Kubernetes API server in the stack yet (no ${kubeconfig}; NETTOPO_KUBECONFIG names one)`,
-        );
-        this.skip();
-      }
-      api = KubeApi.fromKubeconfig(kubeconfig);
-      const version = await api
-        .call('GET', '/version')
-        .catch((err: Error) => ({ status: 0, body: { message: err.message } }));
-      if (version.status !== 200) {
-        console.log(
-          `    skipped: the API server of ${kubeconfig} does not answer (${JSON.stringify(version.body)})`,
-        );
-        this.skip();
-      }
-    });
+    before(() => kube.ensureRunning());
+    after(() => kube.cleanup());
 
     it('when every manifest is applied with dry run, then the API server admits each one', async () => {
-      // The namespace and the ServiceMonitor CRD are made for real (a namespaced dry run needs its namespace;
-      // a ServiceMonitor needs its kind served), and removed again.
-      const namespace = `nettopo-dry-run-${process.pid}`;
+      // A namespaced dry run needs its namespace, a ServiceMonitor its kind served: both are made for real (the
+      // CRD only when absent, and removed again).
+      const namespace = await kube.namespace();
+      const crds = parseManifests(readFileSync(tools.serviceMonitorCrd, 'utf8'));
       const made: string[] = [];
       try {
-        for (const o of [
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
-          ...parseManifests(readFileSync(tools.serviceMonitorCrd, 'utf8')),
-        ] as KubeObject[]) {
-          const applied = await api!.apply(o, false);
-          assert.ok(applied.status < 300, `${o.kind} ${o.metadata.name}: ${applied.message}`);
-          if (applied.status === 201) made.push(`${await api!.collectionOf(o)}/${o.metadata.name}`);
+        for (const crd of crds) {
+          const path = `${await collectionOf(kube.client, crd)}/${crd.metadata.name}`;
+          const exists = await kube.client.request('GET', path).then(
+            () => true,
+            () => false,
+          );
+          if (exists) continue;
+          await serverSideApply(kube.client, crd, false);
+          made.push(path);
         }
-        await waitUntilServed(api!, 'monitoring.coreos.com/v1', 'ServiceMonitor');
-        const verdicts: string[] = [];
+        await eventually('ServiceMonitor served', async () =>
+          (
+            await kube.client.request<{ resources: { kind: string }[] }>(
+              'GET',
+              '/apis/monitoring.coreos.com/v1',
+            )
+          ).resources.some((r: { kind: string }) => r.kind === 'ServiceMonitor')
+            ? true
+            : undefined,
+        );
+        const refused: string[] = [];
         for (const o of parseManifests().filter((m) => m.kind !== 'Namespace')) {
           if (o.metadata.namespace) o.metadata.namespace = namespace;
           for (const s of (o as { subjects?: { namespace?: string }[] }).subjects ?? [])
             s.namespace = namespace;
-          const { status, message } = await api!.apply(o, true);
-          if (status >= 300) verdicts.push(`${o.kind} ${o.metadata.name}: ${status} ${message}`);
+          await serverSideApply(kube.client, o, true).catch((err: Error) =>
+            refused.push(`${o.kind} ${o.metadata.name}: ${err.message}`),
+          );
         }
-        assert.deepEqual(verdicts, []);
+        assert.deepEqual(refused, []);
       } finally {
-        for (const path of made.reverse()) await api!.call('DELETE', path).catch(() => undefined);
+        for (const path of made) await kube.client.request('DELETE', path).catch(() => undefined);
       }
     });
   });
 });
-
-/** Waits (bounded) until discovery lists a kind (a new CRD takes a moment to be served). */
-async function waitUntilServed(api: KubeApi, apiVersion: string, kind: string): Promise<void> {
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    const { status, body } = await api.call('GET', `/apis/${apiVersion}`);
-    if (status === 200 && ((body.resources ?? []) as { kind: string }[]).some((r) => r.kind === kind)) return;
-    if (Date.now() > deadline) throw new Error(`${kind} is not served after 30 s`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}

@@ -30,10 +30,10 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* --topic-prefix when one is set. */}}
 {{- define "nettopo.topicPrefixArgs" -}}
-{{- if .Values.kafka.topicPrefix }}
+{{- if .Values.kafka.topicPrefix -}}
 - --topic-prefix
 - {{ .Values.kafka.topicPrefix | quote }}
-{{- end }}
+{{- end -}}
 {{- end -}}
 
 {{/* The Kafka brokers, an env entry every component gets. */}}
