@@ -17,6 +17,11 @@ import type {
 const LEVELS: EdgeLevel[] = ['process', 'container', 'pod', 'host'];
 const other = (s: Side): Side => (s === 'a' ? 'b' : 'a');
 
+/** Whether a connection is open: every end seen is (a closed or failed end ends it). */
+export function isOpen(ends: { a?: EndSlot; b?: EndSlot }): boolean {
+  return [ends.a, ends.b].every((s) => s === undefined || s.state === 'open');
+}
+
 /** The flow key of a record: host id, run id and socket cookie. */
 export function flowKeyOf(r: FlowRecord): string {
   return `${r.hostId}/${r.runId}/${r.cookie}`;
@@ -232,6 +237,7 @@ export class ConnectionCorrelator {
       srttUs: (c?.srttUs || s?.srttUs) ?? null,
       firstSeen: Math.min(...slots.map((x) => x.openedAt)),
       lastSeen: Math.max(...slots.map((x) => x.closedAt ?? x.observedAt)),
+      open: isOpen(state),
     };
   }
 
@@ -268,6 +274,7 @@ export class ConnectionCorrelator {
         srttUs: null,
         firstSeen: null,
         lastSeen: null,
+        open: 0,
       };
       deltas.set(id, d);
     }
@@ -278,6 +285,7 @@ export class ConnectionCorrelator {
     d.retransmits += sign * k.retransmits;
     d.connectLatencyUsSum += sign * k.connectLatencyUsSum;
     d.connectLatencyCount += sign * k.connectLatencyCount;
+    if (k.open) d.open += sign;
     if (sign === 1) {
       if (k.srttUs !== null && (d.lastSeen === null || k.lastSeen >= d.lastSeen)) d.srttUs = k.srttUs;
       d.firstSeen = d.firstSeen === null ? k.firstSeen : Math.min(d.firstSeen, k.firstSeen);

@@ -1,0 +1,3 @@
+export * from './history-reader';
+export * from './report-model';
+export * from './thresholds';
