@@ -39,3 +39,18 @@ export function formatDuration(ms: number): string {
   }
   return out;
 }
+
+/**
+ * A point in time as people write it, in ms since the epoch: `now`, `now-1h` or `-1h` (that long
+ * ago), an ISO date (`2026-11-24T06:00:00Z`, `2026-11-24`), or epoch milliseconds.
+ */
+export function parseTime(text: string, now = Date.now(), what = 'time'): number {
+  const s = text.trim();
+  if (s === 'now') return now;
+  const ago = /^(?:now)?-(.+)$/.exec(s);
+  if (ago) return now - parseDuration(ago[1], what);
+  if (/^\d{12,}$/.test(s)) return Number(s);
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) throw new ConfigError(`${what}: '${text}' is not a time (now, -1h, an ISO date or epoch ms)`);
+  return t;
+}

@@ -8,3 +8,6 @@ export * from './report-store';
 export * from './report-svg';
 export * from './topology-diff';
 export * from './window-health';
+export * from './redis-connection';
+export * from './report-scheduler';
+export * from './schedule';

@@ -3,6 +3,8 @@ import { registerCollect } from './collect';
 import { registerEvents } from './events';
 import { registerIngest } from './ingest';
 import { registerK8sWatch } from './k8s-watch';
+import { registerReports } from './reports';
+import { registerTopology } from './topology';
 import { registerSchema } from './schema';
 import { registerStack } from './stack';
 import { registerUp } from './up';
@@ -19,4 +21,6 @@ export const commands: RegisterCommand[] = [
   registerSchema,
   registerIngest,
   registerK8sWatch,
+  registerTopology,
+  registerReports,
 ];
