@@ -51,6 +51,7 @@ export function parseTime(text: string, now = Date.now(), what = 'time'): number
   if (ago) return now - parseDuration(ago[1], what);
   if (/^\d{12,}$/.test(s)) return Number(s);
   const t = Date.parse(s);
-  if (Number.isNaN(t)) throw new ConfigError(`${what}: '${text}' is not a time (now, -1h, an ISO date or epoch ms)`);
+  if (Number.isNaN(t))
+    throw new ConfigError(`${what}: '${text}' is not a time (now, -1h, an ISO date or epoch ms)`);
   return t;
 }

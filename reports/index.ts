@@ -11,3 +11,4 @@ export * from './window-health';
 export * from './redis-connection';
 export * from './report-scheduler';
 export * from './schedule';
+export * from './alerts';

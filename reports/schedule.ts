@@ -66,22 +66,28 @@ function duration(v: unknown, what: string, fallback?: number): number {
     if (fallback === undefined) throw new ConfigError(`${what} is required`);
     return fallback;
   }
-  if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(`${what} must be a duration such as 10m`);
+  if (typeof v !== 'string' && typeof v !== 'number')
+    throw new ConfigError(`${what} must be a duration such as 10m`);
   return parseDuration(v, what);
 }
 
 /** One schedule from its YAML/JSON object; every mistake is a {@link ConfigError} naming it. */
 export function scheduleOf(raw: unknown, where = 'schedule'): ReportSchedule {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${where} must be a mapping`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError(`${where} must be a mapping`);
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o))
-    if (!SCHEDULE_KEYS.has(k)) throw new ConfigError(`${where}: unknown key '${k}' (known: ${[...SCHEDULE_KEYS].join(', ')})`);
+    if (!SCHEDULE_KEYS.has(k))
+      throw new ConfigError(`${where}: unknown key '${k}' (known: ${[...SCHEDULE_KEYS].join(', ')})`);
   if (typeof o.name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(o.name))
     throw new ConfigError(`${where}: name must be letters, digits, '_', '.', '-'`);
   const at = `schedule ${o.name}`;
-  if (typeof o.level !== 'string' || o.level === '') throw new ConfigError(`${at}: level is required (process, container, pod, host, …)`);
-  if ((o.every === undefined) === (o.cron === undefined)) throw new ConfigError(`${at}: give exactly one of every and cron`);
-  if (o.cron !== undefined && typeof o.cron !== 'string') throw new ConfigError(`${at}: cron must be a pattern such as '0 6 * * *'`);
+  if (typeof o.level !== 'string' || o.level === '')
+    throw new ConfigError(`${at}: level is required (process, container, pod, host, …)`);
+  if ((o.every === undefined) === (o.cron === undefined))
+    throw new ConfigError(`${at}: give exactly one of every and cron`);
+  if (o.cron !== undefined && typeof o.cron !== 'string')
+    throw new ConfigError(`${at}: cron must be a pattern such as '0 6 * * *'`);
   const window = duration(o.window, `${at}: window`);
   if (window <= 0) throw new ConfigError(`${at}: window must be longer than 0`);
   const every = o.every === undefined ? null : duration(o.every, `${at}: every`);
@@ -104,7 +110,10 @@ export function scheduleOf(raw: unknown, where = 'schedule'): ReportSchedule {
     baselineOffset: duration(o.baselineOffset, `${at}: baselineOffset`, window),
     delay: duration(o.delay, `${at}: delay`, 60_000),
     hosts: hosts as string[],
-    thresholds: thresholdsOf((o.thresholds as Record<string, unknown> | undefined) ?? {}, `${at}: thresholds`),
+    thresholds: thresholdsOf(
+      (o.thresholds as Record<string, unknown> | undefined) ?? {},
+      `${at}: thresholds`,
+    ),
     attempts,
     backoff: duration(o.backoff, `${at}: backoff`, 30_000),
   };
@@ -122,8 +131,13 @@ export function loadReportsConfig(path: string): ReportsConfig {
 }
 
 /** A configuration from its parsed object. */
-export function reportsConfigOf(raw: unknown, baseDir = process.cwd(), where = 'reports config'): ReportsConfig {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${where} must be a mapping`);
+export function reportsConfigOf(
+  raw: unknown,
+  baseDir = process.cwd(),
+  where = 'reports config',
+): ReportsConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError(`${where} must be a mapping`);
   const o = raw as Record<string, unknown>;
   const known = new Set(['outputDir', 'topicPrefix', 'ingestGroup', 'collectorSilence', 'schedules']);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new ConfigError(`${where}: unknown key '${k}'`);
@@ -153,7 +167,11 @@ function wholeBuckets(ms: number, bucketMs: number): number {
  * The two windows a schedule compares when it fires at `firedAt`: the later one ends at the last
  * bucket boundary at least `delay` before, and both are whole buckets of the history.
  */
-export function windowsAt(s: ReportSchedule, firedAt: number, bucketMs: number): { before: TimeWindow; after: TimeWindow } {
+export function windowsAt(
+  s: ReportSchedule,
+  firedAt: number,
+  bucketMs: number,
+): { before: TimeWindow; after: TimeWindow } {
   const length = wholeBuckets(s.window, bucketMs);
   const offset = wholeBuckets(s.baselineOffset, bucketMs);
   const end = bucketStart(firedAt - s.delay, bucketMs);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAlerts } from './alerts';
 import { registerCollect } from './collect';
 import { registerEvents } from './events';
 import { registerIngest } from './ingest';
@@ -23,4 +24,5 @@ export const commands: RegisterCommand[] = [
   registerK8sWatch,
   registerTopology,
   registerReports,
+  registerAlerts,
 ];

@@ -79,7 +79,10 @@ export function registerReports(program: Command): void {
     .option('--queue <name>', 'BullMQ queue', DEFAULT_QUEUE)
     .option('--no-schedule', 'only work jobs; leave the queue’s schedules as they are')
     .option('--concurrency <n>', 'jobs at once', '1')
-    .option('-b, --brokers <list>', 'Kafka for the change topic (default NETTOPO_KAFKA_BROKERS, else the local stack)')
+    .option(
+      '-b, --brokers <list>',
+      'Kafka for the change topic (default NETTOPO_KAFKA_BROKERS, else the local stack)',
+    )
     .option('--no-publish', 'do not publish changes to Kafka')
     .action(async (flags: RunFlags) => {
       const config = loadReportsConfig(resolve(flags.config));
@@ -88,7 +91,9 @@ export function registerReports(program: Command): void {
         config,
         driver,
         redis: redisSettings(),
-        kafka: flags.publish ? kafkaSettings({ brokers: brokersOf(flags.brokers), clientId: 'nettopo-reports' }) : undefined,
+        kafka: flags.publish
+          ? kafkaSettings({ brokers: brokersOf(flags.brokers), clientId: 'nettopo-reports' })
+          : undefined,
         queue: flags.queue,
         concurrency: Number(flags.concurrency) || 1,
         schedule: flags.schedule,
@@ -108,7 +113,9 @@ export function registerReports(program: Command): void {
     });
   reports
     .command('status')
-    .description('the schedules, job counts, failed jobs (with their reason and attempts) and the newest reports')
+    .description(
+      'the schedules, job counts, failed jobs (with their reason and attempts) and the newest reports',
+    )
     .option('--queue <name>', 'BullMQ queue', DEFAULT_QUEUE)
     .option('-n, --limit <n>', 'failed jobs, finished jobs and reports to list', '10')
     .option('--json', 'print one JSON document')
@@ -121,17 +128,26 @@ export function registerReports(program: Command): void {
           return;
         }
         const out: string[] = [`queue ${s.queue}`];
-        out.push(`  jobs: ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+        out.push(
+          `  jobs: ${Object.entries(s.counts)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ')}`,
+        );
         out.push('schedules');
         for (const x of s.schedules)
-          out.push(`  ${x.name}  ${x.every !== null ? `every ${x.every / 1000}s` : `cron ${x.cron}`}  next ${iso(x.next)}`);
+          out.push(
+            `  ${x.name}  ${x.every !== null ? `every ${x.every / 1000}s` : `cron ${x.cron}`}  next ${iso(x.next)}`,
+          );
         if (s.schedules.length === 0) out.push('  (none)');
         out.push('failed jobs');
-        for (const f of s.failed) out.push(`  ${f.schedule}  job ${f.job}  ${f.attempts} attempts  at ${iso(f.at)}  ${f.reason}`);
+        for (const f of s.failed)
+          out.push(`  ${f.schedule}  job ${f.job}  ${f.attempts} attempts  at ${iso(f.at)}  ${f.reason}`);
         if (s.failed.length === 0) out.push('  (none)');
         out.push('reports');
         for (const r of s.reports)
-          out.push(`  ${r.id}  ${r.state}${r.partial ? ' (partial)' : ''}  ${r.changes} changes  ${r.summary ?? ''}`);
+          out.push(
+            `  ${r.id}  ${r.state}${r.partial ? ' (partial)' : ''}  ${r.changes} changes  ${r.summary ?? ''}`,
+          );
         if (s.reports.length === 0) out.push('  (none)');
         process.stdout.write(`${out.join('\n')}\n`);
       } finally {
@@ -150,26 +166,46 @@ export function registerReports(program: Command): void {
     .option('--before-from <time>', 'start of the earlier window (default: the same length before --from)')
     .option('--before-to <time>', 'end of the earlier window (default: --from)')
     .option('-l, --level <level>', 'process, container, pod, host (workload, service where recorded)', 'host')
-    .option('--hosts <ids>', 'only edges with an end on these hosts (comma-separated, repeatable)', stringList, [])
+    .option(
+      '--hosts <ids>',
+      'only edges with an end on these hosts (comma-separated, repeatable)',
+      stringList,
+      [],
+    )
     .option('-o, --out <dir>', 'folder for the report files', 'nettopo-reports')
-    .option('--threshold <name=value>', `override a threshold (${Object.keys(DEFAULT_THRESHOLDS).join(', ')})`, stringList, [])
+    .option(
+      '--threshold <name=value>',
+      `override a threshold (${Object.keys(DEFAULT_THRESHOLDS).join(', ')})`,
+      stringList,
+      [],
+    )
     .option('--no-publish', 'do not publish the changes to Kafka')
     .option('--topic-prefix <prefix>', 'prefix of the change topic', '')
     .option('-b, --brokers <list>', 'Kafka (default NETTOPO_KAFKA_BROKERS, else the local stack)')
-    .option('--ingest-group <id>', 'the ingest’s consumer group, whose lag marks the window partial', 'nettopo-ingest')
+    .option(
+      '--ingest-group <id>',
+      'the ingest’s consumer group, whose lag marks the window partial',
+      'nettopo-ingest',
+    )
     .action(async (flags: DiffFlags) => {
       const now = Date.now();
       const after = { from: parseTime(flags.from, now, '--from'), to: parseTime(flags.to, now, '--to') };
       if (after.to <= after.from) throw new ConfigError('--to must be after --from');
       const before = {
-        from: flags.beforeFrom ? parseTime(flags.beforeFrom, now, '--before-from') : after.from - (after.to - after.from),
+        from: flags.beforeFrom
+          ? parseTime(flags.beforeFrom, now, '--before-from')
+          : after.from - (after.to - after.from),
         to: flags.beforeTo ? parseTime(flags.beforeTo, now, '--before-to') : after.from,
       };
       if (before.to <= before.from) throw new ConfigError('the earlier window is empty');
       const thresholds = thresholdsOf(thresholdFlags(flags.threshold), '--threshold');
       const driver = createGraphDriver();
-      const settings = flags.publish ? kafkaSettings({ brokers: brokersOf(flags.brokers), clientId: 'nettopo-report' }) : undefined;
-      const admin = settings ? new Kafka({ ...kafkaClientConfig(settings), logLevel: logLevel.NOTHING }).admin() : undefined;
+      const settings = flags.publish
+        ? kafkaSettings({ brokers: brokersOf(flags.brokers), clientId: 'nettopo-report' })
+        : undefined;
+      const admin = settings
+        ? new Kafka({ ...kafkaClientConfig(settings), logLevel: logLevel.NOTHING }).admin()
+        : undefined;
       try {
         await admin?.connect();
         const runner = new ReportRunner({

@@ -44,9 +44,12 @@ export function registerTopology(program: Command): void {
             bytesToClient: e.bytesToClient,
             open: e.open,
           }))
-          .sort((x, y) => x.client.localeCompare(y.client) || x.server.localeCompare(y.server) || x.port - y.port);
+          .sort(
+            (x, y) => x.client.localeCompare(y.client) || x.server.localeCompare(y.server) || x.port - y.port,
+          );
         if (flags.format === 'json') {
-          for (const r of rows) process.stdout.write(`${JSON.stringify({ level: flags.level, ...window, ...r })}\n`);
+          for (const r of rows)
+            process.stdout.write(`${JSON.stringify({ level: flags.level, ...window, ...r })}\n`);
           return;
         }
         process.stderr.write(
@@ -54,10 +57,20 @@ export function registerTopology(program: Command): void {
             `${settings ? '' : ' (no history recorded yet)'}: ${rows.length} edges\n`,
         );
         const head = ['CLIENT', 'SERVER', 'PORT', 'CONN', 'TO_SERVER_B', 'TO_CLIENT_B', 'OPEN'];
-        const cells = rows.map((r) => [r.client, r.server, String(r.port), String(r.connections), String(r.bytesToServer), String(r.bytesToClient), String(r.open)]);
+        const cells = rows.map((r) => [
+          r.client,
+          r.server,
+          String(r.port),
+          String(r.connections),
+          String(r.bytesToServer),
+          String(r.bytesToClient),
+          String(r.open),
+        ]);
         const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
         for (const line of [head, ...cells])
-          process.stdout.write(`${line.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ')}\n`);
+          process.stdout.write(
+            `${line.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ')}\n`,
+          );
       } finally {
         await driver.close();
       }
