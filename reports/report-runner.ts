@@ -56,7 +56,7 @@ export interface ReportRunnerOptions {
 /** What {@link ReportRunner.run} did. */
 export interface RunResult {
   id: string;
-  /** Another owner had already made (or is making) this report: nothing was done. */
+  /** The report was already made (or is being made), by another owner or an earlier run: nothing was done. */
   duplicate: boolean;
   report: TopologyReport | null;
   files: { markdown: string; json: string; svg: string } | null;
@@ -135,8 +135,8 @@ export class ReportRunner {
       return { id, duplicate: true, report: null, files: null, published: 0 };
     }
     if (claim.state === 'done' && claim.published) {
-      this.log.info(`report ${id} was made and published by an earlier attempt: nothing to do`);
-      return { id, duplicate: false, report: null, files: null, published: 0 };
+      this.log.info(`report ${id} was made and published by an earlier run of the same job: nothing to do`);
+      return { id, duplicate: true, report: null, files: null, published: 0 };
     }
     const report = await this.build(id, req);
     const files = await this.write(report);
