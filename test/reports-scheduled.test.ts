@@ -205,7 +205,11 @@ describe('reports: scheduled diffs on BullMQ (real Redis, Neo4j, Kafka)', functi
     await s.start();
     // The schedule fires every 5 s from its first run on: learn the phase, then write the two
     // topologies into the windows of the run after next.
-    const first = await eventually('a first report', () => reports.find((r) => r.report)?.report ?? undefined, 20_000);
+    const first = await eventually(
+      'a first report',
+      () => reports.find((r) => r.report)?.report ?? undefined,
+      20_000,
+    );
     const end = first.after.to + 2 * EVERY;
     await writeScenario(end);
     const result = await eventually(
