@@ -143,7 +143,12 @@ describe('topology history: buckets of edge deltas, read back per window (real N
 
   it('when buckets are older than the retention, then the next write deletes them and leaves the newer ones', async () => {
     const now = at(30, 0);
-    const w = new HistoryWriter({ bucketMs: BUCKET, retentionMs: 10 * BUCKET, now: () => now });
+    const w = new HistoryWriter({
+      bucketMs: BUCKET,
+      retentionMs: 10 * BUCKET,
+      now: () => now,
+      pruneLimit: 1_000_000,
+    });
     const old = new HistoryWriter({ bucketMs: BUCKET, retentionMs: 100 * BUCKET, now: () => now });
     await write(old, [delta('i', 'j', { connections: 1, bytesToServer: 5, lastSeen: at(10) })]);
     await write(old, [delta('k', 'l', { connections: 1, bytesToServer: 5, lastSeen: at(25) })]);
