@@ -20,6 +20,7 @@ import { parseDuration } from '../common/duration';
 import { bucketStart, createGraphDriver, SchemaMigrator } from '../graph-schema';
 import { HistoryWriter, type EdgeDelta } from '../ingest';
 import { stackConfig } from '../stack';
+import { edgeDelta } from '../test/helpers/history';
 
 const { values } = parseArgs({
   options: {
@@ -59,27 +60,16 @@ async function main(): Promise<void> {
   // The fleet: edge i is `generation/i`; a replaced edge gets the next generation (a new process).
   const generation = new Array<number>(EDGES).fill(0);
   const pooled = new Set<number>();
-  const edge = (i: number, f: Partial<EdgeDelta>): EdgeDelta => ({
-    level: LEVEL as EdgeDelta['level'],
-    fromLabel: 'Process',
-    fromKey: `${LEVEL}/c${i}/${generation[i]}`,
-    toLabel: 'Process',
-    toKey: `${LEVEL}/s${i % 97}/0`,
-    port: 5432 + (i % 7),
-    protocol: 'tcp',
-    connections: 0,
-    failedConnects: 0,
-    bytesToServer: 0,
-    bytesToClient: 0,
-    retransmits: 0,
-    connectLatencyUsSum: 0,
-    connectLatencyCount: 0,
-    srttUs: null,
-    firstSeen: null,
-    lastSeen: null,
-    open: 0,
-    ...f,
-  });
+  const edge = (i: number, f: Partial<EdgeDelta>): EdgeDelta =>
+    edgeDelta({
+      level: LEVEL as EdgeDelta['level'],
+      fromLabel: 'Process',
+      fromKey: `${LEVEL}/c${i}/${generation[i]}`,
+      toLabel: 'Process',
+      toKey: `${LEVEL}/s${i % 97}/0`,
+      port: 5432 + (i % 7),
+      ...f,
+    });
   const count = async (label: string): Promise<number> => {
     const { records } = await driver.executeQuery(
       `MATCH (n:${label}) WHERE n.level = $level RETURN count(n) AS n`,

@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { bucketStart, createGraphDriver, SchemaMigrator } from '../graph-schema';
 import { HistoryWriter, type EdgeDelta } from '../ingest';
 import { DEFAULT_THRESHOLDS, diffWindows, HistoryReader, ReportRunner } from '../reports';
+import { edgeDelta } from '../test/helpers/history';
 
 const { values } = parseArgs({
   options: {
@@ -47,27 +48,22 @@ async function main(): Promise<void> {
   const before = { from: t0, to: t0 + BUCKETS * BUCKET };
   const after = { from: before.to, to: before.to + BUCKETS * BUCKET };
   const churned = Math.round(EDGES * CHURN);
-  const delta = (i: number, t: number, bytes: number): EdgeDelta => ({
-    level: LEVEL as EdgeDelta['level'],
-    fromLabel: 'Process',
-    // 20 edges per client, 50 per server, every 50th to an external address: (client, server, port) unique per i.
-    fromKey: `${LEVEL}/c${Math.floor(i / 20)}/1`,
-    toLabel: i % 50 === 0 ? 'ExternalEndpoint' : 'Process',
-    toKey: i % 50 === 0 ? `198.18.${(i >> 8) & 255}.${i & 255}` : `${LEVEL}/s${i % 2000}/1`,
-    port: 1000 + (i % 20),
-    protocol: 'tcp',
-    connections: 1,
-    failedConnects: 0,
-    bytesToServer: bytes,
-    bytesToClient: bytes,
-    retransmits: 0,
-    connectLatencyUsSum: 200,
-    connectLatencyCount: 1,
-    srttUs: null,
-    firstSeen: null,
-    lastSeen: t,
-    open: 0,
-  });
+  const delta = (i: number, t: number, bytes: number): EdgeDelta =>
+    edgeDelta({
+      level: LEVEL as EdgeDelta['level'],
+      fromLabel: 'Process',
+      // 20 edges per client, 50 per server, every 50th to an external address: (client, server, port) unique per i.
+      fromKey: `${LEVEL}/c${Math.floor(i / 20)}/1`,
+      toLabel: i % 50 === 0 ? 'ExternalEndpoint' : 'Process',
+      toKey: i % 50 === 0 ? `198.18.${(i >> 8) & 255}.${i & 255}` : `${LEVEL}/s${i % 2000}/1`,
+      port: 1000 + (i % 20),
+      connections: 1,
+      bytesToServer: bytes,
+      bytesToClient: bytes,
+      connectLatencyUsSum: 200,
+      connectLatencyCount: 1,
+      lastSeen: t,
+    });
 
   // Window A: edges 0..EDGES-1; window B: the first `churned` gone, as many new ones, the next `churned` at 10×.
   const rows: EdgeDelta[][] = [];

@@ -9,6 +9,7 @@ import {
   WINDOW_LISTENERS,
   type HistorySettings,
 } from '../graph-schema/history';
+import { figuresOf, SUMMED_FIGURES, zeroFigures } from './edge-figures';
 import type { NodeDescription, NodeRef, TimeWindow, WindowEdge, WindowSnapshot } from './report-model';
 
 /** A Neo4j Integer, number or null → number (null → 0). */
@@ -112,15 +113,10 @@ export class HistoryReader {
           to: { label: r.get('toLabel') as string, key: r.get('toKey') as string },
           port: num(r.get('port')),
           protocol: r.get('protocol') as string,
-          connections: num(r.get('connections')),
-          failedConnects: num(r.get('failedConnects')),
-          bytesToServer: num(r.get('bytesToServer')),
-          bytesToClient: num(r.get('bytesToClient')),
-          retransmits: num(r.get('retransmits')),
-          connectLatencyUsSum: num(r.get('connectLatencyUsSum')),
-          connectLatencyCount: num(r.get('connectLatencyCount')),
+          ...zeroFigures(),
           open: Math.max(0, num(r.get('open'))),
         };
+        for (const k of SUMMED_FIGURES) e[k] = num(r.get(k));
         out.edges.set(e.id, e);
       }
     for (const r of listeners.records) {
@@ -166,26 +162,14 @@ export class HistoryReader {
           to: { label: p.toLabel, key: p.toKey },
           port: p.port,
           protocol: p.protocol,
-          connections: 0,
-          failedConnects: 0,
-          bytesToServer: 0,
-          bytesToClient: 0,
-          retransmits: 0,
-          connectLatencyUsSum: 0,
-          connectLatencyCount: 0,
+          ...zeroFigures(),
           open,
           lastStart: start,
           maxOpen,
         };
         acc.set(id, e);
       }
-      e.connections += num(r.get('connections'));
-      e.failedConnects += num(r.get('failedConnects'));
-      e.bytesToServer += num(r.get('bytesToServer'));
-      e.bytesToClient += num(r.get('bytesToClient'));
-      e.retransmits += num(r.get('retransmits'));
-      e.connectLatencyUsSum += num(r.get('connectLatencyUsSum'));
-      e.connectLatencyCount += num(r.get('connectLatencyCount'));
+      for (const k of SUMMED_FIGURES) e[k] += num(r.get(k));
       if (start > e.lastStart) {
         e.lastStart = start;
         e.open = open;
@@ -195,21 +179,8 @@ export class HistoryReader {
     for (const e of acc.values()) {
       if (e.connections + e.failedConnects <= 0 && e.bytesToServer + e.bytesToClient <= 0 && e.maxOpen <= 0)
         continue;
-      out.edges.set(e.id, {
-        id: e.id,
-        from: e.from,
-        to: e.to,
-        port: e.port,
-        protocol: e.protocol,
-        connections: e.connections,
-        failedConnects: e.failedConnects,
-        bytesToServer: e.bytesToServer,
-        bytesToClient: e.bytesToClient,
-        retransmits: e.retransmits,
-        connectLatencyUsSum: e.connectLatencyUsSum,
-        connectLatencyCount: e.connectLatencyCount,
-        open: Math.max(0, e.open),
-      });
+      const { id, from, to, port, protocol } = e;
+      out.edges.set(id, { id, from, to, port, protocol, ...figuresOf(e), open: Math.max(0, e.open) });
     }
   }
 

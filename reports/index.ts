@@ -12,3 +12,4 @@ export * from './redis-connection';
 export * from './report-scheduler';
 export * from './schedule';
 export * from './alerts';
+export * from './edge-figures';

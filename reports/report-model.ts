@@ -3,6 +3,7 @@
  * what the diff finds, and the report written as JSON (`topology-report.schema.json` describes it,
  * and a test validates every report against it).
  */
+import type { EdgeFiguresV1 } from '../contract';
 
 /** A time window [from, to), ms since the epoch. */
 export interface TimeWindow {
@@ -10,18 +11,8 @@ export interface TimeWindow {
   to: number;
 }
 
-/** An edge's figures summed over a window. */
-export interface EdgeFigures {
-  connections: number;
-  failedConnects: number;
-  bytesToServer: number;
-  bytesToClient: number;
-  retransmits: number;
-  connectLatencyUsSum: number;
-  connectLatencyCount: number;
-  /** Open connections at the end of the window. */
-  open: number;
-}
+/** An edge's figures summed over a window (`open`: its open connections at the end): the change record's. */
+export type EdgeFigures = EdgeFiguresV1;
 
 /** One end of an edge. */
 export interface NodeRef {

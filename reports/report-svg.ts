@@ -11,6 +11,13 @@ export const SVG_COLOURS = {
   listener: '#1565c0',
 } as const;
 
+/** The colour a change is drawn in. */
+export function colourOf(kind: string): string {
+  if (kind.endsWith('-appeared')) return SVG_COLOURS.appeared;
+  if (kind.endsWith('-vanished')) return SVG_COLOURS.vanished;
+  return SVG_COLOURS.changed;
+}
+
 /** An id Graphviz and SVG both take: the change id with anything but [A-Za-z0-9_-] as `_`. */
 export function svgId(changeId: string): string {
   return `c-${changeId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
@@ -61,12 +68,7 @@ export function renderDot(r: TopologyReport, context: ContextEdge[] = [], maxCha
   const lines: string[] = [];
   for (const c of drawn) {
     if (c.from && c.to) {
-      const colour =
-        c.kind === 'edge-appeared'
-          ? SVG_COLOURS.appeared
-          : c.kind === 'edge-vanished'
-            ? SVG_COLOURS.vanished
-            : SVG_COLOURS.changed;
+      const colour = colourOf(c.kind);
       const label =
         c.kind === 'edge-changed' ? `:${c.port}\n${c.metrics.map(describeMetric).join('\n')}` : `:${c.port}`;
       lines.push(

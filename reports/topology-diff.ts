@@ -7,6 +7,7 @@ import type {
   WindowListener,
   WindowSnapshot,
 } from './report-model';
+import { figuresOf } from './edge-figures';
 import { changedMetrics, metricsOf, type Thresholds } from './thresholds';
 
 /** A change before its nodes are described (what the diff itself finds). */
@@ -33,19 +34,6 @@ const KIND_ORDER: Record<ChangeKind, number> = {
   'listener-appeared': 7,
 };
 
-function figures(e: WindowEdge): EdgeFigures {
-  return {
-    connections: e.connections,
-    failedConnects: e.failedConnects,
-    bytesToServer: e.bytesToServer,
-    bytesToClient: e.bytesToClient,
-    retransmits: e.retransmits,
-    connectLatencyUsSum: e.connectLatencyUsSum,
-    connectLatencyCount: e.connectLatencyCount,
-    open: e.open,
-  };
-}
-
 const refId = (r: NodeRef): string => `${r.label}:${r.key}`;
 
 /** The nodes at the ends of a window's edges. */
@@ -71,8 +59,8 @@ function edgeChange(
     from: e.from,
     to: e.to,
     port: e.port,
-    before: before ? figures(before) : null,
-    after: after ? figures(after) : null,
+    before: before ? figuresOf(before) : null,
+    after: after ? figuresOf(after) : null,
     metrics,
   };
 }

@@ -68,6 +68,18 @@ const shop = node('Pod', 'shop-frontend', 'shop', 'shop/Deployment/frontend');
 const pay = node('Pod', 'payments-api', 'payments', 'payments/Deployment/api');
 const db = node('Pod', 'data-db', 'data', 'data/StatefulSet/db');
 
+/** shop → db's retransmit rate moved from 0 to `pct` %. */
+function retransmitsMoved(pct: number): TopologyChangeV1 {
+  return change('edge_changed', {
+    from: shop,
+    to: db,
+    port: 5432,
+    before: figures(),
+    after: figures({ retransmits: Math.round(pct * 4) }),
+    metrics: [{ metric: 'retransmitPct', before: 0, after: pct }],
+  });
+}
+
 /** A webhook receiver: answers 503 to the first `failFirst` requests, then 200; keeps what it accepted. */
 class Receiver {
   readonly accepted: { key: string; rule: string; changeId: string }[] = [];
@@ -178,22 +190,8 @@ describe('alerts: rules over the change stream, delivered to a webhook (real Kaf
       change('edge_appeared', { from: shop, to: pay, port: 8080, after: figures() }), // payments
       change('edge_appeared', { from: shop, to: db, port: 5432, after: figures() }), // db port
       change('external_endpoint_appeared', { from: ext }), // egress
-      change('edge_changed', {
-        from: shop,
-        to: db,
-        port: 5432,
-        before: figures(),
-        after: figures({ retransmits: 20 }),
-        metrics: [{ metric: 'retransmitPct', before: 0, after: 5.1 }],
-      }), // retransmits
-      change('edge_changed', {
-        from: shop,
-        to: db,
-        port: 5432,
-        before: figures(),
-        after: figures({ retransmits: 1 }),
-        metrics: [{ metric: 'retransmitPct', before: 0, after: 1.5 }],
-      }), // below 2 %: nothing
+      retransmitsMoved(5.1), // retransmits
+      retransmitsMoved(1.5), // below 2 %: nothing
       change('node_appeared', { from: pay }), // no rule
       change('edge_appeared', {
         from: shop,

@@ -1,6 +1,6 @@
 // Realistic sample records for the contract tests and the bench (not a test file itself).
 import type { FlowRecord } from '../contract/flow-record';
-import type { ContractRecords, RecordKind } from '../contract';
+import type { ContractRecords, EdgeFiguresV1, RecordKind } from '../contract';
 import { flowToAvro, machineIdToBytes, uuidToBytes } from '../contract';
 
 export const HOST_ID = '4c4c4544004d3510804bb4c04f4a4d32';
@@ -276,16 +276,7 @@ export function samples(): { [K in RecordKind]: ContractRecords[K] } {
   };
 }
 
-function figures(bytes: number): {
-  connections: number;
-  failedConnects: number;
-  bytesToServer: number;
-  bytesToClient: number;
-  retransmits: number;
-  connectLatencyUsSum: number;
-  connectLatencyCount: number;
-  open: number;
-} {
+function figures(bytes: number): EdgeFiguresV1 {
   return {
     connections: 12,
     failedConnects: 0,

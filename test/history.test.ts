@@ -6,10 +6,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import neo4j, { type Driver } from 'neo4j-driver';
+import type { Driver } from 'neo4j-driver';
 import { createGraphDriver, bucketStart, SchemaMigrator } from '../graph-schema';
 import { HistoryWriter, IngestService, type EdgeDelta } from '../ingest';
 import { HistoryReader } from '../reports';
+import { edgeDelta, recordDeltas } from './helpers/history';
 import { cleanUp, hex, IngestScenario, produce } from './helpers/ingest-scenario';
 
 const BUCKET = 10_000;
@@ -39,38 +40,11 @@ describe('topology history: buckets of edge deltas, read back per window (real N
   });
 
   /** An edge delta between two of this test's hosts, with the figures given. */
-  function delta(from: string, to: string, figures: Partial<EdgeDelta>): EdgeDelta {
-    return {
-      level: 'host',
-      fromLabel: 'Host',
-      fromKey: `${tag}-${from}`,
-      toLabel: 'Host',
-      toKey: `${tag}-${to}`,
-      port: 8080,
-      protocol: 'tcp',
-      connections: 0,
-      failedConnects: 0,
-      bytesToServer: 0,
-      bytesToClient: 0,
-      retransmits: 0,
-      connectLatencyUsSum: 0,
-      connectLatencyCount: 0,
-      srttUs: null,
-      firstSeen: null,
-      lastSeen: null,
-      open: 0,
-      ...figures,
-    };
-  }
+  const delta = (from: string, to: string, figures: Partial<EdgeDelta>): EdgeDelta =>
+    edgeDelta({ fromKey: `${tag}-${from}`, toKey: `${tag}-${to}`, ...figures });
 
-  async function write(writer: HistoryWriter, deltas: EdgeDelta[]): Promise<void> {
-    const session = driver.session({ defaultAccessMode: neo4j.session.WRITE });
-    try {
-      await session.executeWrite((tx) => writer.recordEdges(tx, deltas));
-    } finally {
-      await session.close();
-    }
-  }
+  const write = (writer: HistoryWriter, deltas: EdgeDelta[]): Promise<void> =>
+    recordDeltas(driver, writer, deltas);
 
   /** This test's edges present in buckets [first, last], as `from>to` → figures. */
   async function windowOf(first: number, last: number): Promise<Map<string, Record<string, number>>> {

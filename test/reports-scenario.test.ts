@@ -14,7 +14,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Driver } from 'neo4j-driver';
-import { Codec } from '../contract';
 import { createGraphDriver } from '../graph-schema';
 import { IngestService } from '../ingest';
 import { kafkaSettings } from '../kafka/kafka-config';
@@ -22,13 +21,19 @@ import {
   redisSettings,
   ReportScheduler,
   reportsConfigOf,
-  SVG_COLOURS,
-  svgId,
   type RunResult,
   type TopologyReport,
 } from '../reports';
-import { CliRun, PeerProcess, TestFleetNetwork, TestTopics, type FleetHost } from './helpers';
-import { assertValidReport, capturingLogger, changeSet, eventually, svgItems } from './helpers/report-checks';
+import { type CliRun, PeerProcess, TestFleetNetwork, TestTopics, type FleetHost } from './helpers';
+import {
+  assertChangesDrawn,
+  assertRecordedAndPublished,
+  assertValidReport,
+  capturingLogger,
+  changeSet,
+  eventually,
+  startCollectors,
+} from './helpers/report-checks';
 
 const W = 10_000;
 const BUCKET = 2_000;
@@ -107,27 +112,13 @@ describe('reports from real traffic: collectors → Kafka → ingest → history
     driver = createGraphDriver();
     dir = mkdtempSync(join(tmpdir(), 'nettopo-scenario-'));
 
-    for (const [host, id] of [
-      [h0, ids.h0],
-      [h1, ids.h1],
-      [h2, ids.h2],
-    ] as const)
-      collectors.push(
-        new CliRun([
-          'collect',
-          '--kafka',
-          topics.broker,
-          '--topic-prefix',
-          topics.prefix,
-          '--interval',
-          '0.5',
-          '--host-id',
-          id,
-          '--netns',
-          host.ns,
-        ]),
-      );
-    await Promise.all(collectors.map((c) => c.waitForLog(/snapshot: /, 60_000)));
+    collectors.push(
+      ...(await startCollectors(topics, [
+        [h0, ids.h0],
+        [h1, ids.h1],
+        [h2, ids.h2],
+      ])),
+    );
     ingest = new IngestService({
       brokers: [topics.broker],
       groupId: group,
@@ -254,38 +245,8 @@ describe('reports from real traffic: collectors → Kafka → ingest → history
         '## New listening ports',
       ],
     );
-    const items = new Map(svgItems(readFileSync(files.svg, 'utf8')).map((i) => [i.id, i]));
-    for (const c of report.changes.filter((x) => x.kind.startsWith('edge-'))) {
-      const colour =
-        c.kind === 'edge-appeared'
-          ? SVG_COLOURS.appeared
-          : c.kind === 'edge-vanished'
-            ? SVG_COLOURS.vanished
-            : SVG_COLOURS.changed;
-      assert.equal(items.get(svgId(c.id))?.stroke, colour, `${c.kind} ${c.entity}`);
-    }
-    assert.equal(
-      items.get(svgId(report.changes.find((c) => c.kind === 'external-endpoint-appeared')?.id ?? ''))?.stroke,
-      SVG_COLOURS.appeared,
-    );
+    assertChangesDrawn(readFileSync(files.svg, 'utf8'), report);
 
-    const { records } = await driver.executeQuery(
-      `MATCH (r:TopologyReport {id: $id})-[:HAS_CHANGE]->(c:TopologyChange)
-       RETURN r.published AS published, collect(c.kind + ' ' + c.entity) AS changes`,
-      { id: report.id },
-    );
-    assert.equal(records[0].get('published'), true);
-    assert.deepEqual([...(records[0].get('changes') as string[])].sort(), expected);
-
-    const codec = new Codec();
-    const messages = await topics.read(
-      [`${topics.prefix}nettopo.topology-changes.v1`],
-      (m) => m.length >= expected.length,
-      20_000,
-    );
-    const mine = messages
-      .map((m) => codec.decode(m.message.value, m.message.headers, 'topology-change').record)
-      .filter((r) => r.reportId === report.id);
-    assert.deepEqual(mine.map((r) => `${r.kind.replace(/_/g, '-')} ${r.entity}`).sort(), expected);
+    await assertRecordedAndPublished(driver, topics, report.id, expected);
   });
 });

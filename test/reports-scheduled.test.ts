@@ -13,7 +13,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import neo4j, { type Driver } from 'neo4j-driver';
-import { Codec } from '../contract';
 import { createGraphDriver, SchemaMigrator } from '../graph-schema';
 import { HistoryWriter, type EdgeDelta } from '../ingest';
 import { kafkaSettings } from '../kafka/kafka-config';
@@ -25,15 +24,21 @@ import {
   reportsConfigOf,
   reportsStatus,
   SVG_COLOURS,
-  svgId,
   type ReportsConfig,
   type RunResult,
   type TopologyReport,
 } from '../reports';
 import { findRedisServer } from '../stack/tools';
-import { TestTopics } from './helpers';
+import { edgeDelta, TestTopics } from './helpers';
 import { hex } from './helpers/ingest-scenario';
-import { assertValidReport, capturingLogger, changeSet, eventually, svgItems } from './helpers/report-checks';
+import {
+  assertChangesDrawn,
+  assertRecordedAndPublished,
+  assertValidReport,
+  capturingLogger,
+  changeSet,
+  eventually,
+} from './helpers/report-checks';
 
 const BUCKET = 1000;
 const EVERY = 5000;
@@ -82,27 +87,13 @@ describe('reports: scheduled diffs on BullMQ (real Redis, Neo4j, Kafka)', functi
 
   function delta(from: string, to: string, f: Partial<EdgeDelta>): EdgeDelta {
     const external = to === ext;
-    return {
-      level: 'host',
-      fromLabel: 'Host',
+    return edgeDelta({
       fromKey: host(from),
       toLabel: external ? 'ExternalEndpoint' : 'Host',
       toKey: external ? ext : host(to),
-      port: 8080,
-      protocol: 'tcp',
       connections: 1,
-      failedConnects: 0,
-      bytesToServer: 0,
-      bytesToClient: 0,
-      retransmits: 0,
-      connectLatencyUsSum: 0,
-      connectLatencyCount: 0,
-      srttUs: null,
-      firstSeen: null,
-      lastSeen: null,
-      open: 0,
       ...f,
-    };
+    });
   }
 
   /** Topology A in [end-4s, end-2s), topology B in [end-2s, end): the windows of the firing at `end`. */
@@ -277,20 +268,7 @@ describe('reports: scheduled diffs on BullMQ (real Redis, Neo4j, Kafka)', functi
     assert.match(rowsOf('New listening ports')[0], /\| 9000 \|/);
 
     // SVG: each changed edge drawn with its kind's colour; the unchanged a→c in grey for context.
-    const items = svgItems(readFileSync(files.svg, 'utf8'));
-    const byId = new Map(items.map((i) => [i.id, i]));
-    for (const c of report.changes) {
-      const item = byId.get(svgId(c.id));
-      if (c.kind === 'listener-appeared') continue;
-      assert.ok(item, `${c.kind} ${c.entity} drawn`);
-      const colour = c.kind.endsWith('appeared')
-        ? SVG_COLOURS.appeared
-        : c.kind.endsWith('vanished')
-          ? SVG_COLOURS.vanished
-          : SVG_COLOURS.changed;
-      assert.equal(item.stroke, colour, `${c.kind} ${c.entity}`);
-      assert.equal(item.dashed, c.kind.endsWith('vanished'), `${c.kind} dashed`);
-    }
+    const items = assertChangesDrawn(readFileSync(files.svg, 'utf8'), report);
     const edges = items.filter((i) => i.classes.includes('edge'));
     assert.deepEqual(edges.map((e) => e.classes[1]).sort(), [
       'context',
@@ -301,39 +279,12 @@ describe('reports: scheduled diffs on BullMQ (real Redis, Neo4j, Kafka)', functi
     ]);
     assert.equal(edges.find((e) => e.classes.includes('context'))?.stroke, SVG_COLOURS.context);
 
-    // Neo4j: the report node, linked to exactly these changes.
-    const { records } = await driver.executeQuery(
-      `MATCH (r:TopologyReport {id: $id})-[:HAS_CHANGE]->(c:TopologyChange)
-       RETURN r.state AS state, r.published AS published, collect(c.kind + ' ' + c.entity) AS changes`,
-      { id: report.id },
-    );
-    assert.equal(records[0].get('state'), 'done');
-    assert.equal(records[0].get('published'), true);
-    assert.deepEqual([...(records[0].get('changes') as string[])].sort(), expected());
-
-    // Kafka: one record per change, keyed by the entity, all of this report.
-    const codec = new Codec();
-    const topic = `${topics.prefix}nettopo.topology-changes.v1`;
-    const messages = await topics.read([topic], (m) => m.length >= expected().length, 20_000);
-    const mine = messages
-      .map((m) => ({
-        key: m.message.key?.toString(),
-        rec: codec.decode(m.message.value, m.message.headers, 'topology-change').record,
-      }))
-      .filter((m) => m.rec.reportId === report.id);
-    assert.deepEqual(mine.map((m) => `${m.rec.kind.replace(/_/g, '-')} ${m.rec.entity}`).sort(), expected());
-    for (const m of mine) assert.equal(m.key, m.rec.entity);
-    // No other report of this schedule found a change (their windows hold nothing of this scope).
-    assert.equal(
-      messages.filter(
-        (m) =>
-          !mine.some(
-            (x) =>
-              x.rec.changeId ===
-              codec.decode(m.message.value, m.message.headers, 'topology-change').record.changeId,
-          ),
-      ).length,
-      0,
+    // Neo4j and Kafka: exactly these changes; no other report of this schedule found one (their
+    // windows hold nothing of this scope).
+    const all = await assertRecordedAndPublished(driver, topics, report.id, expected());
+    assert.deepEqual(
+      all.filter((r) => r.reportId !== report.id),
+      [],
     );
   });
 

@@ -38,6 +38,8 @@ export function registerTopology(program: Command): void {
           .map((e) => ({
             client: name(e.from.label, e.from.key),
             server: name(e.to.label, e.to.key),
+            clientKey: `${e.from.label}:${e.from.key}`,
+            serverKey: `${e.to.label}:${e.to.key}`,
             port: e.port,
             connections: e.connections,
             bytesToServer: e.bytesToServer,

@@ -3,15 +3,25 @@
  * statements, each takes its rows in a map parameter (`$batch`), so one plan serves every size.
  */
 
+/** The figures a bucket sums. */
+const SUMMED = [
+  'connections',
+  'failedConnects',
+  'bytesToServer',
+  'bytesToClient',
+  'retransmits',
+  'connectLatencyUsSum',
+  'connectLatencyCount',
+];
+
 /** The identity and empty figures of a new `EdgeBucket` `alias` starting at `start` (a Cypher expression). */
 function newBucket(alias: string, start: string, openStart: string): string {
   return `${alias}.edge = e.edge, ${alias}.level = e.level, ${alias}.fromLabel = e.fromLabel,
                 ${alias}.fromKey = e.fromKey, ${alias}.toLabel = e.toLabel, ${alias}.toKey = e.toKey,
                 ${alias}.port = e.port, ${alias}.protocol = e.protocol,
                 ${alias}.start = ${start}, ${alias}.end = ${start} + $batch.size,
-                ${alias}.connections = 0, ${alias}.failedConnects = 0, ${alias}.bytesToServer = 0,
-                ${alias}.bytesToClient = 0, ${alias}.retransmits = 0, ${alias}.connectLatencyUsSum = 0,
-                ${alias}.connectLatencyCount = 0, ${alias}.openStart = ${openStart}, ${alias}.open = ${openStart}`;
+                ${SUMMED.map((f) => `${alias}.${f} = 0`).join(', ')},
+                ${alias}.openStart = ${openStart}, ${alias}.open = ${openStart}`;
 }
 
 /**
@@ -53,14 +63,7 @@ CALL {
 WITH e, h, last, CASE WHEN e.start > last THEN openBefore ELSE 0 END AS baseline
 MERGE (b:EdgeBucket {key: e.edge + '|' + toString(e.start)})
   ON CREATE SET ${newBucket('b', 'e.start', 'baseline')}
-SET b.connections = b.connections + e.connections,
-    b.failedConnects = b.failedConnects + e.failedConnects,
-    b.bytesToServer = b.bytesToServer + e.bytesToServer,
-    b.bytesToClient = b.bytesToClient + e.bytesToClient,
-    b.retransmits = b.retransmits + e.retransmits,
-    b.connectLatencyUsSum = b.connectLatencyUsSum + e.connectLatencyUsSum,
-    b.connectLatencyCount = b.connectLatencyCount + e.connectLatencyCount,
-    b.open = b.open + e.open,
+SET ${[...SUMMED, 'open'].map((f) => `b.${f} = b.${f} + e.${f}`).join(', ')},
     b.lastSeen = CASE WHEN e.lastSeen IS NULL THEN b.lastSeen
                       WHEN b.lastSeen IS NULL OR e.lastSeen > b.lastSeen THEN e.lastSeen
                       ELSE b.lastSeen END,

@@ -2,7 +2,12 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
+import type { Driver } from 'neo4j-driver';
 import type { Logger } from '../../common/log';
+import { Codec, type TopologyChangeV1 } from '../../contract';
+import { CliRun } from './cli-run';
+import type { TestTopics } from './kafka-topics';
+import type { FleetHost } from './netns';
 import { projectRoot } from '../../common/paths';
 import type { TopologyReport } from '../../reports';
 
@@ -61,4 +66,80 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * The report's TopologyReport node is done and published, linked to exactly `expected` changes,
+ * and the change topic holds exactly those of this report, each keyed by its entity. Returns
+ * every change record read (of any report).
+ */
+export async function assertRecordedAndPublished(
+  driver: Driver,
+  topics: TestTopics,
+  reportId: string,
+  expected: string[],
+): Promise<TopologyChangeV1[]> {
+  const { records } = await driver.executeQuery(
+    `MATCH (r:TopologyReport {id: $id})-[:HAS_CHANGE]->(c:TopologyChange)
+     RETURN r.state AS state, r.published AS published, collect(c.kind + ' ' + c.entity) AS changes`,
+    { id: reportId },
+  );
+  assert.equal(records[0]?.get('state'), 'done');
+  assert.equal(records[0]?.get('published'), true);
+  assert.deepEqual([...(records[0]?.get('changes') as string[])].sort(), expected);
+  const codec = new Codec();
+  const messages = await topics.read(
+    [`${topics.prefix}nettopo.topology-changes.v1`],
+    (m) => m.length >= expected.length,
+    20_000,
+  );
+  const all = messages.map((m) => ({
+    key: m.message.key?.toString(),
+    rec: codec.decode(m.message.value, m.message.headers, 'topology-change').record,
+  }));
+  const mine = all.filter((m) => m.rec.reportId === reportId);
+  assert.deepEqual(mine.map((m) => `${m.rec.kind.replace(/_/g, '-')} ${m.rec.entity}`).sort(), expected);
+  for (const m of mine) assert.equal(m.key, m.rec.entity);
+  return all.map((m) => m.rec);
+}
+
+/** Starts one `nettopo collect --kafka` per host (its own host id and namespace) and waits for their snapshots. */
+export async function startCollectors(
+  topics: TestTopics,
+  hosts: (readonly [FleetHost, string])[],
+): Promise<CliRun[]> {
+  const runs = hosts.map(
+    ([host, id]) =>
+      new CliRun(['collect', ...topics.collectArgs(), '--interval', '0.5', '--host-id', id, '--netns', host.ns]),
+  );
+  await Promise.all(runs.map((c) => c.waitForLog(/snapshot: /, 60_000)));
+  return runs;
+}
+
+/** What the README promises: new green, vanished red (dashed), changed orange. */
+const EXPECTED_COLOURS: Record<string, string> = {
+  appeared: '#2e7d32',
+  vanished: '#c62828',
+  changed: '#ef6c00',
+};
+
+/**
+ * Every change of the report but new listening ports (a note on their node) is drawn in the SVG
+ * under its change's id, in its kind's colour, dashed exactly when it vanished. Returns the items.
+ */
+export function assertChangesDrawn(svg: string, report: TopologyReport): ReturnType<typeof svgItems> {
+  const items = svgItems(svg);
+  const byId = new Map(items.map((i) => [i.id, i]));
+  for (const c of report.changes) {
+    if (c.kind === 'listener-appeared') continue;
+    const item = byId.get(`c-${c.id.replace(/[^A-Za-z0-9_-]/g, '_')}`);
+    assert.ok(item, `${c.kind} ${c.entity} drawn`);
+    const colour =
+      EXPECTED_COLOURS[
+        c.kind.endsWith('appeared') ? 'appeared' : c.kind.endsWith('vanished') ? 'vanished' : 'changed'
+      ];
+    assert.equal(item.stroke, colour, `${c.kind} ${c.entity}`);
+    assert.equal(item.dashed, c.kind.endsWith('vanished'), `${c.kind} ${c.entity} dashed`);
+  }
+  return items;
 }
