@@ -945,15 +945,15 @@ export interface TopologyNodeV1 {
 export interface EdgeFiguresV1 {
   connections: number;
   failedConnects: number;
+  /**
+   * Open connections at the end of the window.
+   */
+  open: number;
   bytesToServer: number;
   bytesToClient: number;
   retransmits: number;
   connectLatencyUsSum: number;
   connectLatencyCount: number;
-  /**
-   * Open connections at the end of the window.
-   */
-  open: number;
 }
 
 export interface MetricChangeV1 {

@@ -23,6 +23,17 @@ export const NODE_KEY_PROPERTY: Readonly<Record<string, string>> = {
  */
 export const KNOWN_LEVELS = ['process', 'container', 'pod', 'host', 'workload', 'service'] as const;
 
+/** The figures an `EdgeBucket` sums (besides `openStart`/`open`, which are levels, not sums). */
+export const BUCKET_FIGURES = [
+  'connections',
+  'failedConnects',
+  'bytesToServer',
+  'bytesToClient',
+  'retransmits',
+  'connectLatencyUsSum',
+  'connectLatencyCount',
+] as const;
+
 /** History settings as the ingest records them on `(:HistorySettings {id: 'nettopo'})`. */
 export interface HistorySettings {
   /** Bucket size, ms. */

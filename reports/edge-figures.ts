@@ -1,15 +1,8 @@
+import { BUCKET_FIGURES } from '../graph-schema/history';
 import type { EdgeFigures } from './report-model';
 
 /** The summable figures of an edge (every one but `open`, which is a level, not a sum). */
-export const SUMMED_FIGURES = [
-  'connections',
-  'failedConnects',
-  'bytesToServer',
-  'bytesToClient',
-  'retransmits',
-  'connectLatencyUsSum',
-  'connectLatencyCount',
-] as const;
+export const SUMMED_FIGURES = BUCKET_FIGURES;
 
 /** Figures all 0. */
 export function zeroFigures(): EdgeFigures {

@@ -10,7 +10,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Driver } from 'neo4j-driver';
@@ -25,15 +25,7 @@ import {
   type TopologyReport,
 } from '../reports';
 import { type CliRun, PeerProcess, TestFleetNetwork, TestTopics, type FleetHost } from './helpers';
-import {
-  assertChangesDrawn,
-  assertRecordedAndPublished,
-  assertValidReport,
-  capturingLogger,
-  changeSet,
-  eventually,
-  startCollectors,
-} from './helpers/report-checks';
+import * as checks from './helpers/report-checks';
 
 const W = 10_000;
 const BUCKET = 2_000;
@@ -113,7 +105,7 @@ describe('reports from real traffic: collectors → Kafka → ingest → history
     dir = mkdtempSync(join(tmpdir(), 'nettopo-scenario-'));
 
     collectors.push(
-      ...(await startCollectors(topics, [
+      ...(await checks.startCollectors(topics, [
         [h0, ids.h0],
         [h1, ids.h1],
         [h2, ids.h2],
@@ -170,14 +162,14 @@ describe('reports from real traffic: collectors → Kafka → ingest → history
       redis: redisSettings(),
       kafka: kafkaSettings({ brokers: topics.broker, clientId: 'nettopo-test-scenario' }),
       queue,
-      log: capturingLogger(),
+      log: checks.capturingLogger(),
     });
     scheduler = s;
     const reports: RunResult[] = [];
     s.on('report', (r: RunResult) => reports.push(r));
     await s.start();
     // Learn the schedule's phase from its first report, then run A and B in the windows of a later one.
-    const first = await eventually(
+    const first = await checks.eventually(
       'a first report',
       () => reports.find((r) => r.report)?.report ?? undefined,
       30_000,
@@ -199,7 +191,7 @@ describe('reports from real traffic: collectors → Kafka → ingest → history
     await call(h2, ext, 443, 700); // new external endpoint
     assert.ok(Date.now() < end - 500, 'topology B ran inside its window');
 
-    const result = await eventually(
+    const result = await checks.eventually(
       'the report of windows A and B',
       () => reports.find((r) => r.report?.after.to === end),
       40_000,
@@ -215,7 +207,7 @@ describe('reports from real traffic: collectors → Kafka → ingest → history
       `external-endpoint-appeared ExternalEndpoint:${ext.v4}`,
       `listener-appeared listener:${ids.h2}/${net.inode(h2.ns)}/7005`,
     ].sort();
-    assert.deepEqual(changeSet(report), expected);
+    assert.deepEqual(checks.changeSet(report), expected);
     assert.equal(report.health.partial, false, report.health.notes.join(' '));
     const changed = report.changes.find((c) => c.kind === 'edge-changed');
     assert.deepEqual(
@@ -226,27 +218,18 @@ describe('reports from real traffic: collectors → Kafka → ingest → history
     assert.equal(changed?.after?.bytesToServer, 100_000);
     assert.equal(report.changes.find((c) => c.kind === 'edge-vanished')?.before?.bytesToServer, 5_000);
 
-    const files = result.files as NonNullable<RunResult['files']>;
-    const json = JSON.parse(readFileSync(files.json, 'utf8')) as TopologyReport;
-    assertValidReport(json);
-    assert.deepEqual(changeSet(json), expected);
-    const md = readFileSync(files.markdown, 'utf8');
-    assert.match(
-      md.split('\n')[2],
+    checks.assertReportFiles(
+      result.files as NonNullable<RunResult['files']>,
+      expected,
       /^\*\*Summary\.\*\* 2 edges appeared, 1 edge vanished, 1 edge changed, 1 new external endpoint, 1 new listening port \(3 edges before, 4 after\)\.$/,
-    );
-    assert.deepEqual(
-      md.split('\n').filter((l) => l.startsWith('## ')),
       [
-        '## Edges that appeared',
-        '## Edges that vanished',
-        '## Edges that changed',
-        '## New external endpoints',
-        '## New listening ports',
+        'Edges that appeared',
+        'Edges that vanished',
+        'Edges that changed',
+        'New external endpoints',
+        'New listening ports',
       ],
     );
-    assertChangesDrawn(readFileSync(files.svg, 'utf8'), report);
-
-    await assertRecordedAndPublished(driver, topics, report.id, expected);
+    await checks.assertRecordedAndPublished(driver, topics, report.id, expected);
   });
 });

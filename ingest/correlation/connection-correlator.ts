@@ -17,6 +17,24 @@ import type {
 const LEVELS: EdgeLevel[] = ['process', 'container', 'pod', 'host'];
 const other = (s: Side): Side => (s === 'a' ? 'b' : 'a');
 
+/** A delta of one edge that changes nothing yet. */
+export function emptyDelta(e: EdgeRef): EdgeDelta {
+  return {
+    ...e,
+    connections: 0,
+    failedConnects: 0,
+    bytesToServer: 0,
+    bytesToClient: 0,
+    retransmits: 0,
+    connectLatencyUsSum: 0,
+    connectLatencyCount: 0,
+    srttUs: null,
+    firstSeen: null,
+    lastSeen: null,
+    open: 0,
+  };
+}
+
 /** Whether a connection is open: every end seen is (a closed or failed end ends it). */
 export function isOpen(ends: { a?: EndSlot; b?: EndSlot }): boolean {
   return [ends.a, ends.b].every((s) => s === undefined || s.state === 'open');
@@ -262,20 +280,7 @@ export class ConnectionCorrelator {
     const id = `${e.level}|${e.fromLabel}|${e.fromKey}|${e.toLabel}|${e.toKey}|${e.port}|${e.protocol}`;
     let d = deltas.get(id);
     if (!d) {
-      d = {
-        ...e,
-        connections: 0,
-        failedConnects: 0,
-        bytesToServer: 0,
-        bytesToClient: 0,
-        retransmits: 0,
-        connectLatencyUsSum: 0,
-        connectLatencyCount: 0,
-        srttUs: null,
-        firstSeen: null,
-        lastSeen: null,
-        open: 0,
-      };
+      d = emptyDelta(e);
       deltas.set(id, d);
     }
     d.connections += sign * k.connections;

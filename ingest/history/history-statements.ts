@@ -2,17 +2,7 @@
  * The Cypher of the topology history (graph-schema/README.md, "History"). Like the ingest's other
  * statements, each takes its rows in a map parameter (`$batch`), so one plan serves every size.
  */
-
-/** The figures a bucket sums. */
-const SUMMED = [
-  'connections',
-  'failedConnects',
-  'bytesToServer',
-  'bytesToClient',
-  'retransmits',
-  'connectLatencyUsSum',
-  'connectLatencyCount',
-];
+import { BUCKET_FIGURES } from '../../graph-schema/history';
 
 /** The identity and empty figures of a new `EdgeBucket` `alias` starting at `start` (a Cypher expression). */
 function newBucket(alias: string, start: string, openStart: string): string {
@@ -20,7 +10,7 @@ function newBucket(alias: string, start: string, openStart: string): string {
                 ${alias}.fromKey = e.fromKey, ${alias}.toLabel = e.toLabel, ${alias}.toKey = e.toKey,
                 ${alias}.port = e.port, ${alias}.protocol = e.protocol,
                 ${alias}.start = ${start}, ${alias}.end = ${start} + $batch.size,
-                ${SUMMED.map((f) => `${alias}.${f} = 0`).join(', ')},
+                ${BUCKET_FIGURES.map((f) => `${alias}.${f} = 0`).join(', ')},
                 ${alias}.openStart = ${openStart}, ${alias}.open = ${openStart}`;
 }
 
@@ -63,7 +53,7 @@ CALL {
 WITH e, h, last, CASE WHEN e.start > last THEN openBefore ELSE 0 END AS baseline
 MERGE (b:EdgeBucket {key: e.edge + '|' + toString(e.start)})
   ON CREATE SET ${newBucket('b', 'e.start', 'baseline')}
-SET ${[...SUMMED, 'open'].map((f) => `b.${f} = b.${f} + e.${f}`).join(', ')},
+SET ${[...BUCKET_FIGURES, 'open'].map((f) => `b.${f} = b.${f} + e.${f}`).join(', ')},
     b.lastSeen = CASE WHEN e.lastSeen IS NULL THEN b.lastSeen
                       WHEN b.lastSeen IS NULL OR e.lastSeen > b.lastSeen THEN e.lastSeen
                       ELSE b.lastSeen END,

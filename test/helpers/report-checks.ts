@@ -143,3 +143,26 @@ export function assertChangesDrawn(svg: string, report: TopologyReport): ReturnT
   }
   return items;
 }
+
+/**
+ * A report's files: the JSON is valid against its schema and lists exactly `expected`; the SVG
+ * draws every change in its colour; the Markdown opens with `summary` and has exactly the
+ * `sections`. Returns the Markdown's lines and the SVG's items.
+ */
+export function assertReportFiles(
+  files: { json: string; markdown: string; svg: string },
+  expected: string[],
+  summary: RegExp,
+  sections: string[],
+): { lines: string[]; items: ReturnType<typeof svgItems> } {
+  const json = JSON.parse(readFileSync(files.json, 'utf8')) as TopologyReport;
+  assertValidReport(json);
+  assert.deepEqual(changeSet(json), expected);
+  const lines = readFileSync(files.markdown, 'utf8').split('\n');
+  assert.match(lines[2], summary);
+  assert.deepEqual(
+    lines.filter((l) => l.startsWith('## ')),
+    sections.map((s) => `## ${s}`),
+  );
+  return { lines, items: assertChangesDrawn(readFileSync(files.svg, 'utf8'), json) };
+}
