@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { Codec, type TopologyChangeV1 } from '../contract';
 import { kafkaSettings } from '../kafka/kafka-config';
 import { AlertService, alertsConfigOf, type AlertsConfig } from '../reports';
-import { TestTopics } from './helpers';
+import { CliRun, TestTopics } from './helpers';
 import { capturingLogger, eventually } from './helpers/report-checks';
 
 const WINDOW = { from: 1_764_000_000_000, to: 1_764_003_600_000 };
@@ -274,6 +274,33 @@ describe('alerts: rules over the change stream, delivered to a webhook (real Kaf
       );
     } finally {
       await receiver.stop();
+    }
+  });
+
+  it('when `events tail topology-changes` reads the change topic, then it prints each change decoded, keyed by its entity', async () => {
+    const c = change('edge_appeared', { from: shop, to: pay, port: 8443, after: figures() });
+    await publish([c]);
+    const tail = new CliRun<{
+      key: string;
+      schema: string;
+      record: { changeId: string; kind: string; entity: string };
+    }>([
+      'events',
+      'tail',
+      'topology-changes',
+      '--topic-prefix',
+      topics.prefix,
+      '--brokers',
+      topics.broker,
+      '--from-beginning',
+    ]);
+    try {
+      const line = await tail.waitForLine((l) => l.record?.changeId === c.changeId, 30_000);
+      assert.equal(line.schema, 'topology-change.v1');
+      assert.equal(line.key, c.entity);
+      assert.equal(line.record.kind, 'edge_appeared');
+    } finally {
+      await tail.stop();
     }
   });
 });
