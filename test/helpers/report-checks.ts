@@ -110,7 +110,16 @@ export async function startCollectors(
 ): Promise<CliRun[]> {
   const runs = hosts.map(
     ([host, id]) =>
-      new CliRun(['collect', ...topics.collectArgs(), '--interval', '0.5', '--host-id', id, '--netns', host.ns]),
+      new CliRun([
+        'collect',
+        ...topics.collectArgs(),
+        '--interval',
+        '0.5',
+        '--host-id',
+        id,
+        '--netns',
+        host.ns,
+      ]),
   );
   await Promise.all(runs.map((c) => c.waitForLog(/snapshot: /, 60_000)));
   return runs;
