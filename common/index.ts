@@ -2,4 +2,5 @@ export * from './errors';
 export * from './log';
 export * from './paths';
 export * from './terminal-text';
+export * from './duration';
 export * from './within';

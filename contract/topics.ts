@@ -6,8 +6,8 @@ import { LATEST_SCHEMA, type RecordKind } from './types.generated';
 /** The kinds `nettopo k8s-watch` produces: a cluster's state as its API server describes it. */
 export type ClusterKind = 'pod' | 'service' | 'endpointslice';
 
-/** The kinds the collectors produce (every kind but the ingest's dead letters and the cluster kinds). */
-export type CollectorKind = Exclude<RecordKind, 'deadletter' | ClusterKind>;
+/** The kinds the collectors produce (every kind but the ingest's dead letters, the cluster kinds and the reports' changes). */
+export type CollectorKind = Exclude<RecordKind, 'deadletter' | 'topology-change' | ClusterKind>;
 
 /** The kinds the ingest consumes: the collectors' and the clusters'. */
 export type IngestKind = CollectorKind | ClusterKind;
@@ -101,11 +101,26 @@ export const DEAD_LETTER_TOPIC: TopicSpec<'deadletter'> = {
   keyOf: (r) => `${r.sourceTopic}/${r.partition}/${r.offset}`,
 };
 
-/** Every topic of the contract, dead-letter topic included. */
+/**
+ * Where the topology reports publish every change they find (reports/README.md), for alerting
+ * consumers (`nettopo alerts`). Keyed by the changed entity, so the changes of one edge or node
+ * stay in order in one partition.
+ */
+export const TOPOLOGY_CHANGE_TOPIC: TopicSpec<'topology-change'> = {
+  topic: 'nettopo.topology-changes.v1',
+  kind: 'topology-change',
+  schema: LATEST_SCHEMA['topology-change'],
+  compacted: false,
+  keyDescription: 'the changed entity (edge id, Label:key, listener:hostId/netns/port)',
+  keyOf: (r) => r.entity,
+};
+
+/** Every topic of the contract, dead-letter and change topics included. */
 export const ALL_TOPICS: readonly TopicSpec[] = [
   ...Object.values(TOPICS),
   ...Object.values(CLUSTER_TOPICS),
   DEAD_LETTER_TOPIC,
+  TOPOLOGY_CHANGE_TOPIC,
 ] as TopicSpec[];
 
 /** True for the kinds `nettopo k8s-watch` writes. */
@@ -122,5 +137,6 @@ export function topicConfigEntries(spec: TopicSpec): { name: string; value: stri
 export function topicOf<K extends RecordKind>(kind: K): TopicSpec<K> {
   if (kind === 'deadletter') return DEAD_LETTER_TOPIC as unknown as TopicSpec<K>;
   if (isClusterKind(kind)) return CLUSTER_TOPICS[kind] as unknown as TopicSpec<K>;
+  if (kind === 'topology-change') return TOPOLOGY_CHANGE_TOPIC as unknown as TopicSpec<K>;
   return TOPICS[kind as CollectorKind] as unknown as TopicSpec<K>;
 }

@@ -13,11 +13,21 @@ export type SchemaName =
   | 'pod.v1'
   | 'process.v1'
   | 'process.v2'
-  | 'service.v1';
+  | 'service.v1'
+  | 'topology-change.v1';
 
 /** Every record kind; each has one or more schema versions. */
 export type RecordKind =
-  'deadletter' | 'endpointslice' | 'flow' | 'heartbeat' | 'host' | 'listener' | 'pod' | 'process' | 'service';
+  | 'deadletter'
+  | 'endpointslice'
+  | 'flow'
+  | 'heartbeat'
+  | 'host'
+  | 'listener'
+  | 'pod'
+  | 'process'
+  | 'service'
+  | 'topology-change';
 
 /** The newest schema of each kind: what this build writes, and the reader schema it decodes with. */
 export const LATEST_SCHEMA = {
@@ -30,6 +40,7 @@ export const LATEST_SCHEMA = {
   pod: 'pod.v1',
   process: 'process.v2',
   service: 'service.v1',
+  'topology-change': 'topology-change.v1',
 } as const;
 
 export interface HeaderV1 {
@@ -894,6 +905,147 @@ export interface ServiceV1 {
   observedAt: number;
 }
 
+export type TopologyChangeKindV1 =
+  | 'edge_appeared'
+  | 'edge_vanished'
+  | 'edge_changed'
+  | 'node_appeared'
+  | 'node_vanished'
+  | 'external_endpoint_appeared'
+  | 'external_endpoint_vanished'
+  | 'listener_appeared'
+  | 'other';
+
+export interface TopologyNodeV1 {
+  /**
+   * Process, Container, Pod, Host, Workload, Service, ExternalEndpoint.
+   */
+  label: string;
+  key: string;
+  /**
+   * Readable: comm[pid]@host, a hostname, namespace/pod, an ip.
+   */
+  name: string;
+  /**
+   * @defaultValue `null`
+   */
+  hostId: null | string;
+  /**
+   * Kubernetes namespace, when known.
+   * @defaultValue `null`
+   */
+  namespace: null | string;
+  /**
+   * namespace/kind/name of its workload, when known.
+   * @defaultValue `null`
+   */
+  workload: null | string;
+}
+
+export interface EdgeFiguresV1 {
+  connections: number;
+  failedConnects: number;
+  /**
+   * Open connections at the end of the window.
+   */
+  open: number;
+  bytesToServer: number;
+  bytesToClient: number;
+  retransmits: number;
+  connectLatencyUsSum: number;
+  connectLatencyCount: number;
+}
+
+export interface MetricChangeV1 {
+  metric: string;
+  /**
+   * @defaultValue `null`
+   */
+  before: null | number;
+  /**
+   * @defaultValue `null`
+   */
+  after: null | number;
+}
+
+export interface TimeWindowV1 {
+  /**
+   * (timestamp-millis: ms since the epoch)
+   */
+  from: number;
+  /**
+   * Exclusive. (timestamp-millis: ms since the epoch)
+   */
+  to: number;
+}
+
+/** One change a topology report found between two windows of the history (reports/README.md): an edge or node that appeared or vanished, an edge whose figures moved beyond a threshold, a new external endpoint, a new listening port. Keyed by the changed entity. */
+export interface TopologyChangeV1 {
+  /**
+   * <report id>/<n>: stable for a report, so a consumer can drop a repeat.
+   */
+  changeId: string;
+  /**
+   * The TopologyReport node and files it belongs to.
+   */
+  reportId: string;
+  /**
+   * The schedule that made the report; null for one made on demand.
+   * @defaultValue `null`
+   */
+  schedule: null | string;
+  kind: TopologyChangeKindV1;
+  /**
+   * The level compared: process, container, pod, host, workload, service.
+   */
+  level: string;
+  /**
+   * The changed entity (also the message key): an edge id, Label:key of a node, or listener:hostId/netns/port.
+   */
+  entity: string;
+  /**
+   * Edge changes: the client end; node and listener changes: the node.
+   * @defaultValue `null`
+   */
+  from: null | TopologyNodeV1;
+  /**
+   * Edge changes: the server end.
+   * @defaultValue `null`
+   */
+  to: null | TopologyNodeV1;
+  /**
+   * Edge changes: the server port; listener changes: the listening port.
+   * @defaultValue `null`
+   */
+  port: null | number;
+  /**
+   * The edge's figures in the earlier window (null when absent there).
+   * @defaultValue `null`
+   */
+  before: null | EdgeFiguresV1;
+  /**
+   * The edge's figures in the later window (null when absent there).
+   * @defaultValue `null`
+   */
+  after: null | EdgeFiguresV1;
+  /**
+   * edge_changed: the rates that moved beyond their thresholds (trafficBytesPerMin, connectionsPerMin, failedConnectPct, retransmitPct, connectLatencyUs).
+   * @defaultValue `[]`
+   */
+  metrics: MetricChangeV1[];
+  windowBefore: TimeWindowV1;
+  windowAfter: TimeWindowV1;
+  /**
+   * The report found its windows empty or partial (its notes say why).
+   * @defaultValue `false`
+   */
+  partial: boolean;
+  /**
+   * (timestamp-millis: ms since the epoch)
+   */
+  createdAt: number;
+}
+
 /** The record type of the newest schema of each kind, as avsc reads and writes it. */
 export interface ContractRecords {
   deadletter: DeadLetterV1;
@@ -905,6 +1057,7 @@ export interface ContractRecords {
   pod: PodV1;
   process: ProcessV2;
   service: ServiceV1;
+  'topology-change': TopologyChangeV1;
 }
 
 /** Every top-level field name of each newest schema, in schema order (for drift tests and tooling). */
@@ -1059,5 +1212,23 @@ export const FIELD_NAMES = {
     'createdAt',
     'deletedAt',
     'observedAt',
+  ],
+  'topology-change': [
+    'changeId',
+    'reportId',
+    'schedule',
+    'kind',
+    'level',
+    'entity',
+    'from',
+    'to',
+    'port',
+    'before',
+    'after',
+    'metrics',
+    'windowBefore',
+    'windowAfter',
+    'partial',
+    'createdAt',
   ],
 } as const;

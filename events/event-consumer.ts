@@ -13,6 +13,8 @@ export interface MessageOrigin {
   /** Broker timestamp, ms since the epoch (as text, kafkajs' form). */
   timestamp: string;
   message: KafkaMessage;
+  /** Tells the group this consumer is alive (call it during a long handler, e.g. while retrying). */
+  heartbeat: () => Promise<void>;
 }
 
 /** A message that decoded. */
@@ -42,6 +44,13 @@ export interface EventConsumerOptions {
   fromBeginning?: boolean;
   /** @defaultValue `new Codec()` */
   codec?: Codec;
+  /**
+   * Commit each message's offset as soon as its handler has returned (instead of kafkajs'
+   * periodic auto-commit), so that a restart resumes right after the last message handled: none
+   * is lost, and at most the one in hand when the process died is handled again.
+   * @defaultValue `false`
+   */
+  commitEachMessage?: boolean;
 }
 
 /** Handlers of {@link EventConsumer.run}; each may be async (the next message waits). */
@@ -93,8 +102,14 @@ export class EventConsumer {
       topics: this.options.topics,
       fromBeginning: this.options.fromBeginning ?? false,
     });
+    const commitEach = this.options.commitEachMessage ?? false;
+    const commit = (topic: string, partition: number, offset: string): Promise<void> =>
+      commitEach
+        ? consumer.commitOffsets([{ topic, partition, offset: (BigInt(offset) + 1n).toString() }])
+        : Promise.resolve();
     await consumer.run({
-      eachMessage: async ({ topic, partition, message }) => {
+      autoCommit: !commitEach,
+      eachMessage: async ({ topic, partition, message, heartbeat }) => {
         const origin: MessageOrigin = {
           topic,
           partition,
@@ -102,6 +117,7 @@ export class EventConsumer {
           key: message.key === null ? null : message.key.toString('utf8'),
           timestamp: message.timestamp,
           message,
+          heartbeat,
         };
         if (message.value === null && handlers.onTombstone) {
           await handlers.onTombstone(origin);
@@ -117,9 +133,11 @@ export class EventConsumer {
         } catch (err) {
           if (!(err instanceof ContractError)) throw err;
           await handlers.onFailure({ ...origin, error: err });
+          await commit(topic, partition, message.offset);
           return;
         }
         await handlers.onRecord({ ...origin, decoded });
+        await commit(topic, partition, message.offset);
       },
     });
   }

@@ -3,3 +3,4 @@ export * from './graph-driver';
 export * from './migration';
 export * from './migrations';
 export * from './schema-migrator';
+export * from './history';

@@ -1,6 +1,6 @@
 // Realistic sample records for the contract tests and the bench (not a test file itself).
 import type { FlowRecord } from '../contract/flow-record';
-import type { ContractRecords, RecordKind } from '../contract';
+import type { ContractRecords, EdgeFiguresV1, RecordKind } from '../contract';
 import { flowToAvro, machineIdToBytes, uuidToBytes } from '../contract';
 
 export const HOST_ID = '4c4c4544004d3510804bb4c04f4a4d32';
@@ -241,6 +241,51 @@ export function samples(): { [K in RecordKind]: ContractRecords[K] } {
       ],
       failedAt: 1_764_003_700_800,
     },
+    'topology-change': {
+      changeId: 'nightly-pod-20261124T0000-3f9c2e81/2',
+      reportId: 'nightly-pod-20261124T0000-3f9c2e81',
+      schedule: 'nightly',
+      kind: 'edge_changed',
+      level: 'pod',
+      entity: `pod|Pod|a3f9c2e8-1b7d-4f6e-9c0a-1b2c3d4e5f60|Pod|${POD_UID}|5432|tcp`,
+      from: {
+        label: 'Pod',
+        key: 'a3f9c2e8-1b7d-4f6e-9c0a-1b2c3d4e5f60',
+        name: 'shop/frontend-7d4b9',
+        hostId: HOST_ID,
+        namespace: 'shop',
+        workload: 'shop/Deployment/frontend',
+      },
+      to: {
+        label: 'Pod',
+        key: POD_UID,
+        name: 'payments/db-0',
+        hostId: null,
+        namespace: 'payments',
+        workload: null,
+      },
+      port: 5432,
+      before: figures(1_000),
+      after: figures(10_000),
+      metrics: [{ metric: 'trafficBytesPerMin', before: 1_000.5, after: 10_005 }],
+      windowBefore: { from: 1_763_913_600_000, to: 1_764_000_000_000 },
+      windowAfter: { from: 1_764_000_000_000, to: 1_764_086_400_000 },
+      partial: false,
+      createdAt: 1_764_086_400_123,
+    },
+  };
+}
+
+function figures(bytes: number): EdgeFiguresV1 {
+  return {
+    connections: 12,
+    failedConnects: 0,
+    bytesToServer: bytes,
+    bytesToClient: 2 ** 40,
+    retransmits: 1,
+    connectLatencyUsSum: 4_800,
+    connectLatencyCount: 12,
+    open: 2,
   };
 }
 

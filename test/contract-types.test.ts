@@ -86,7 +86,7 @@ describe('contract types and schema files', () => {
 
   it('when a collector record is defined, then it starts with hostId, runId, seq and has observedAt, for dedupe and ordering', () => {
     for (const kind of Object.keys(FIELD_NAMES) as RecordKind[]) {
-      if (kind === 'deadletter' || isClusterKind(kind)) continue;
+      if (kind === 'deadletter' || isClusterKind(kind) || kind === 'topology-change') continue;
       const fields: readonly string[] = FIELD_NAMES[kind];
       assert.deepEqual(fields.slice(0, 3), COLLECTOR_FIELDS, kind);
       assert.ok(fields.includes('observedAt'), kind);
@@ -139,6 +139,12 @@ describe('contract types and schema files', () => {
         ['nettopo.k8s.services.v1', 'service', true, 'cluster/namespace/name'],
         ['nettopo.k8s.endpointslices.v1', 'endpointslice', true, 'cluster/namespace/name'],
         ['nettopo.deadletter.v1', 'deadletter', false, 'sourceTopic/partition/offset'],
+        [
+          'nettopo.topology-changes.v1',
+          'topology-change',
+          false,
+          'the changed entity (edge id, Label:key, listener:hostId/netns/port)',
+        ],
       ],
     );
     for (const t of ALL_TOPICS) assert.equal(t.schema, LATEST_SCHEMA[t.kind]);

@@ -16,6 +16,7 @@ import { IngestService } from '../ingest';
 import { toNumber } from '../ingest/graph/neo4j-params';
 import { cgroupTestSkipReason, TestCgroups } from './helpers/cgroups';
 import { graphWritten, tearDownPipeline } from './helpers/pipeline-test';
+import { startCollectors } from './helpers/report-checks';
 import {
   CliRun,
   PeerProcess,
@@ -134,28 +135,13 @@ describe('e2e fleet: one collector per host → Kafka → ingest → Neo4j (real
     const dbCgroup = cgroups.mkdir(kubepods(dbPod, dbContainer));
 
     // One collector per monitored host, each with its own host id and namespace; none for `external`.
-    for (const [host, id] of [
-      [hostA, ids.a],
-      [hostB, ids.b],
-      [hostC, ids.c],
-    ] as const) {
-      collectors.push(
-        new CliRun([
-          'collect',
-          '--kafka',
-          topics.broker,
-          '--topic-prefix',
-          topics.prefix,
-          '--interval',
-          '0.5',
-          '--host-id',
-          id,
-          '--netns',
-          host.ns,
-        ]),
-      );
-    }
-    await Promise.all(collectors.map((c) => c.waitForLog(/snapshot: /, 60_000)));
+    collectors.push(
+      ...(await startCollectors(topics, [
+        [hostA, ids.a],
+        [hostB, ids.b],
+        [hostC, ids.c],
+      ])),
+    );
 
     const db = new PeerProcess(
       hostC.ns,

@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Driver } from 'neo4j-driver';
 import { projectRoot } from '../common/paths';
-import { createGraphDriver } from '../graph-schema';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { bucketStart, createGraphDriver, DEFAULT_BUCKET_MS } from '../graph-schema';
+import { DEFAULT_THRESHOLDS, ReportRunner } from '../reports';
 import { Codec, machineIdToBytes, podUidToAvro, uuidToBytes } from '../contract';
 import { IngestService } from '../ingest';
 import {
@@ -37,6 +40,8 @@ describe('graph-schema README queries', function () {
   const s = new IngestScenario({ connections: 5, recordsPerFlow: 2 });
   let driver: Driver;
   let ingest: IngestService;
+  let reportId = '';
+  const reportDir = mkdtempSync(join(tmpdir(), 'nettopo-readme-'));
 
   before(async () => {
     driver = createGraphDriver();
@@ -122,10 +127,28 @@ describe('graph-schema README queries', function () {
       }),
     );
     await ingest.waitUntilCaughtUp(60_000);
+    // A report over the scenario's windows, for the queries about reports.
+    const b0 = bucketStart(s.start, DEFAULT_BUCKET_MS);
+    const made = await new ReportRunner({ driver, outputDir: reportDir }).run({
+      schedule: null,
+      level: 'process',
+      before: { from: b0 - 2 * DEFAULT_BUCKET_MS, to: b0 },
+      after: { from: b0, to: b0 + 2 * DEFAULT_BUCKET_MS },
+      hosts: s.hosts,
+      thresholds: { ...DEFAULT_THRESHOLDS },
+    });
+    reportId = made.id;
   });
 
   after(async () => {
     await ingest?.stop();
+    await driver.executeQuery(
+      `MATCH (n) WHERE ((n:EdgeBucket OR n:EdgeHistory) AND any(h IN $hosts WHERE n.fromKey STARTS WITH h OR n.toKey STARTS WITH h))
+          OR (n:ListenPeriod AND n.hostId IN $hosts) OR (n:TopologyReport AND n.id = $id) OR (n:TopologyChange AND n.reportId = $id)
+       DETACH DELETE n`,
+      { hosts: s.hosts, id: reportId },
+    );
+    rmSync(reportDir, { recursive: true, force: true });
     await cleanUp(driver, s, prefix, [group]);
     await cleanUpCluster(driver, cluster);
     await driver.executeQuery('MATCH (p:Pod {uid: $uid}) DETACH DELETE p', { uid: unknownPod });
@@ -138,6 +161,7 @@ describe('graph-schema README queries', function () {
     for (const { query, params } of queries) {
       const p = { ...params };
       if (p.podUid === '<pod uid>') p.podUid = s.podB;
+      if (p.at === '<time of the scenario>') p.at = s.start + 2000;
       const { records } = await driver.executeQuery(query, p);
       assert.ok(records.length > 0, `no rows from:\n${query}`);
     }

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
+import { registerAlerts } from './alerts';
 import { registerCollect } from './collect';
 import { registerEvents } from './events';
 import { registerIngest } from './ingest';
 import { registerK8sWatch } from './k8s-watch';
+import { registerReports } from './reports';
+import { registerTopology } from './topology';
 import { registerSchema } from './schema';
 import { registerStack } from './stack';
 import { registerUp } from './up';
@@ -19,4 +22,7 @@ export const commands: RegisterCommand[] = [
   registerSchema,
   registerIngest,
   registerK8sWatch,
+  registerTopology,
+  registerReports,
+  registerAlerts,
 ];

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { createLogger } from '../../common/log';
 import { IngestService, type TransactionResult } from '../../ingest';
-import { positiveInt } from './option-parsers';
+import { duration, positiveInt } from './option-parsers';
 
 const log = createLogger('ingest');
 
@@ -13,6 +13,9 @@ interface IngestFlags {
   untilCaughtUp?: boolean;
   statsInterval: number;
   maxBatchBytes?: number;
+  history: boolean;
+  historyBucket?: number;
+  historyRetention?: number;
 }
 
 /** `nettopo ingest`: the consumer group that turns collector records into the Neo4j topology. */
@@ -36,6 +39,17 @@ export function registerIngest(program: Command): void {
       'fetch size per partition (default 4 MiB)',
       positiveInt('max-batch-bytes'),
     )
+    .option('--no-history', 'do not record the topology history (graph-schema/README.md, "History")')
+    .option(
+      '--history-bucket <duration>',
+      'size of a history bucket, the finest time a past topology is known at (default 5m)',
+      duration('history-bucket'),
+    )
+    .option(
+      '--history-retention <duration>',
+      'how long history buckets are kept (default 7d)',
+      duration('history-retention'),
+    )
     .option(
       '--stats-interval <seconds>',
       'log throughput every this many seconds',
@@ -49,6 +63,11 @@ export function registerIngest(program: Command): void {
         maxTransactionRecords: flags.maxTransactionRecords,
         migrate: flags.migrate,
         maxBytesPerPartition: flags.maxBatchBytes,
+        history: {
+          enabled: flags.history,
+          bucketMs: flags.historyBucket,
+          retentionMs: flags.historyRetention,
+        },
       });
       let last = ingest.stats();
       ingest.on('transaction', (r: TransactionResult) =>

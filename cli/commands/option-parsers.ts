@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { parseDuration } from '../../common/duration';
 import {
   commandLineOptionsFromEnv,
   DEFAULT_SENSITIVE_WORDS,
@@ -92,5 +93,19 @@ export function commandLineOptions(
   return {
     scrub: flags.scrub && fromEnv.scrub !== false,
     sensitiveWords: [...(fromEnv.sensitiveWords ?? []), ...(flags.scrubWords ?? [])],
+  };
+}
+
+/** A duration (`30s`, `5m`, `7d`; a bare number is seconds) in ms, > 0. */
+export function duration(name: string): (value: string) => number {
+  return (value) => {
+    let ms: number;
+    try {
+      ms = parseDuration(value, name);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+    if (ms <= 0) throw new InvalidArgumentError(`${name} must be longer than 0`);
+    return ms;
   };
 }

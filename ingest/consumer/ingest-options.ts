@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/log';
 import type { IngestKind } from '../../contract';
 import type { GraphConnection } from '../../graph-schema/graph-driver';
+import type { HistoryOptions } from '../history/history-writer';
 
 /** Options of {@link IngestService}. */
 export interface IngestOptions {
@@ -34,6 +35,8 @@ export interface IngestOptions {
   maxBackoffMs?: number;
   /** Apply each record in its own transaction (the naive baseline of the bench; never in production). @defaultValue `false` */
   oneRecordPerTransaction?: boolean;
+  /** The topology history recorded with the edges (bucket size, retention). @defaultValue 5-minute buckets kept 7 days */
+  history?: HistoryOptions;
   /** @defaultValue a logger named `ingest` */
   logger?: Logger;
 }

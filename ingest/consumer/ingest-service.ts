@@ -9,6 +9,7 @@ import { SchemaMigrator } from '../../graph-schema/schema-migrator';
 import { connectionUrls } from '../../stack/stack-config';
 import type { FlowRecord } from '../../contract/flow-record';
 import { BatchProcessor, type BatchPart } from '../graph/batch-processor';
+import { HistoryWriter } from '../history/history-writer';
 import { flowKeyOf } from '../correlation/connection-correlator';
 import { IngestStoppedError } from '../errors';
 import { progressId } from '../graph/progress';
@@ -60,7 +61,7 @@ export class IngestService extends EventEmitter {
   private readonly database: string;
   private readonly codec = new Codec();
   private readonly decoder = new MessageDecoder(this.codec);
-  private readonly processor = new BatchProcessor();
+  private readonly processor: BatchProcessor;
   private readonly deadLetters: DeadLetters;
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
@@ -72,6 +73,7 @@ export class IngestService extends EventEmitter {
     super();
     this.options = options;
     this.log = options.logger ?? createLogger('ingest');
+    this.processor = new BatchProcessor(new HistoryWriter(options.history));
     this.groupId = options.groupId ?? 'nettopo-ingest';
     const prefix = options.topicPrefix ?? '';
     this.topics = new Map((options.kinds ?? ALL_KINDS).map((k) => [`${prefix}${topicOf(k).topic}`, k]));
@@ -133,6 +135,9 @@ export class IngestService extends EventEmitter {
       const r = await new SchemaMigrator(this.driver, { database: this.database }).migrate();
       if (r.applied.length) this.log.info(`graph schema migrated ${r.from} → ${r.to}`);
     }
+    await this.processor.history
+      .saveSettings(this.driver, this.database, this.log)
+      .catch((err: Error) => this.log.warn(`history settings not recorded yet: ${err.message}`));
     // Planning runs on the server while the group is joined and the first batches are fetched and
     // decoded; a transaction meanwhile sends each statement once it is planned (GraphWriter.send).
     void this.warmUp();

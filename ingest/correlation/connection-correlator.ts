@@ -17,6 +17,29 @@ import type {
 const LEVELS: EdgeLevel[] = ['process', 'container', 'pod', 'host'];
 const other = (s: Side): Side => (s === 'a' ? 'b' : 'a');
 
+/** A delta of one edge that changes nothing yet. */
+export function emptyDelta(e: EdgeRef): EdgeDelta {
+  return {
+    ...e,
+    connections: 0,
+    failedConnects: 0,
+    bytesToServer: 0,
+    bytesToClient: 0,
+    retransmits: 0,
+    connectLatencyUsSum: 0,
+    connectLatencyCount: 0,
+    srttUs: null,
+    firstSeen: null,
+    lastSeen: null,
+    open: 0,
+  };
+}
+
+/** Whether a connection is open: every end seen is (a closed or failed end ends it). */
+export function isOpen(ends: { a?: EndSlot; b?: EndSlot }): boolean {
+  return [ends.a, ends.b].every((s) => s === undefined || s.state === 'open');
+}
+
 /** The flow key of a record: host id, run id and socket cookie. */
 export function flowKeyOf(r: FlowRecord): string {
   return `${r.hostId}/${r.runId}/${r.cookie}`;
@@ -232,6 +255,7 @@ export class ConnectionCorrelator {
       srttUs: (c?.srttUs || s?.srttUs) ?? null,
       firstSeen: Math.min(...slots.map((x) => x.openedAt)),
       lastSeen: Math.max(...slots.map((x) => x.closedAt ?? x.observedAt)),
+      open: isOpen(state),
     };
   }
 
@@ -256,19 +280,7 @@ export class ConnectionCorrelator {
     const id = `${e.level}|${e.fromLabel}|${e.fromKey}|${e.toLabel}|${e.toKey}|${e.port}|${e.protocol}`;
     let d = deltas.get(id);
     if (!d) {
-      d = {
-        ...e,
-        connections: 0,
-        failedConnects: 0,
-        bytesToServer: 0,
-        bytesToClient: 0,
-        retransmits: 0,
-        connectLatencyUsSum: 0,
-        connectLatencyCount: 0,
-        srttUs: null,
-        firstSeen: null,
-        lastSeen: null,
-      };
+      d = emptyDelta(e);
       deltas.set(id, d);
     }
     d.connections += sign * k.connections;
@@ -278,6 +290,7 @@ export class ConnectionCorrelator {
     d.retransmits += sign * k.retransmits;
     d.connectLatencyUsSum += sign * k.connectLatencyUsSum;
     d.connectLatencyCount += sign * k.connectLatencyCount;
+    if (k.open) d.open += sign;
     if (sign === 1) {
       if (k.srttUs !== null && (d.lastSeen === null || k.lastSeen >= d.lastSeen)) d.srttUs = k.srttUs;
       d.firstSeen = d.firstSeen === null ? k.firstSeen : Math.min(d.firstSeen, k.firstSeen);

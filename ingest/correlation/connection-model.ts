@@ -99,6 +99,11 @@ export interface Contribution {
   srttUs: number | null;
   firstSeen: number;
   lastSeen: number;
+  /**
+   * Whether the connection is open now (every end seen is open). Never stored: it follows from
+   * the slots a contribution is stored with, so `decodeContribution` derives it from them.
+   */
+  open?: boolean;
 }
 
 /** The change to apply to one edge in a batch (sums of contribution differences). */
@@ -114,6 +119,8 @@ export interface EdgeDelta extends EdgeRef {
   srttUs: number | null;
   firstSeen: number | null;
   lastSeen: number | null;
+  /** Change in the edge's open connections (the topology history counts them per bucket). */
+  open: number;
 }
 
 /** A network namespace owning an address (from host records). */

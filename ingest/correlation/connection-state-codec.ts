@@ -15,6 +15,7 @@
  */
 import type { FlowRole, FlowState } from '../../contract/flow-record';
 import type { Contribution, EdgeLevel, EdgeRef, EndSlot } from './connection-model';
+import { isOpen } from './connection-correlator';
 
 /** The slots of the Connection a contribution is stored with (what `'a'` / `'b'` refer to). */
 export interface StoredSlots {
@@ -169,8 +170,16 @@ function encodeEdges(k: Contribution): string {
   return JSON.stringify(cells);
 }
 
-/** The inverse of {@link encodeContribution}; also reads the keyed-object form of earlier versions. */
+/**
+ * The inverse of {@link encodeContribution}; also reads the keyed-object form of earlier versions.
+ * `open` is not stored: it is derived from the slots the contribution is stored with (the slots
+ * it was computed from).
+ */
 export function decodeContribution(text: string, slots: StoredSlots = {}): Contribution {
+  return { ...decodeFigures(text, slots), open: isOpen(slots) };
+}
+
+function decodeFigures(text: string, slots: StoredSlots): Contribution {
   const v = JSON.parse(text) as unknown;
   if (!Array.isArray(v)) return v as Contribution;
   if (v[0] === ENDPOINT_FORMAT) return decodeEndpoints(v, slots);

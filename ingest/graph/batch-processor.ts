@@ -24,6 +24,7 @@ import type { ClusterMessage, DecodedMessage, PartitionResult, TransactionResult
 import type { HeartbeatRow, HostRow, ListenerRow, PlacementRow, ProcessRow } from './graph-rows';
 import { cmp, GraphWriter } from './graph-writer';
 import { progressId, type ProgressKey, type SavedProgress } from './progress';
+import { HistoryWriter } from '../history/history-writer';
 
 /** Keeps, per identity, the record with the greatest order value (records are state, the newest wins). */
 function newestBy<T>(items: T[], id: (t: T) => string, order: (t: T) => number): T[] {
@@ -101,6 +102,9 @@ export class BatchProcessor {
   private readonly writer = new GraphWriter();
   private readonly correlator = new ConnectionCorrelator();
   private readonly cluster = new ClusterMetadata(this.writer);
+
+  /** @param history - records the topology history in the same transactions (graph-schema/README.md, "History") */
+  constructor(readonly history = new HistoryWriter()) {}
 
   /** Plans every statement ahead (see {@link GraphWriter.warmUp}). */
   warmUp(openSession: () => Session): Promise<void> {
@@ -227,6 +231,7 @@ export class BatchProcessor {
     writes.add(this.writer.upsertPlacements(tx, placements));
     result.edgeUpserts = deltas.size;
     writes.add(this.writer.applyEdgeDeltas(tx, [...deltas.values()]));
+    writes.add(this.history.recordEdges(tx, [...deltas.values()]));
     writes.add(this.writer.saveConnections(tx, [...changed.values()]));
   }
 
@@ -360,6 +365,7 @@ export class BatchProcessor {
     return Promise.all([
       this.writer.upsertProcesses(tx, [...owners.values()]),
       this.writer.upsertListeners(tx, newest),
+      this.history.recordListeners(tx, newest),
     ]);
   }
 

@@ -6,3 +6,4 @@ export * from './kafka-topics';
 export * from './socket-holder';
 export * from './pipeline-test';
 export * from './root';
+export * from './history';
