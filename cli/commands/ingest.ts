@@ -1,11 +1,23 @@
 import { Command } from 'commander';
 import { createLogger } from '../../common/log';
+import { describeKafkaSettings } from '../../kafka/kafka-config';
 import { IngestService, type TransactionResult } from '../../ingest';
+import { withConfigOption } from '../command-config';
+import {
+  describeGraphConnection,
+  graphConnectionOf,
+  kafkaOptions,
+  kafkaSettingsOf,
+  neo4jOptions,
+  serverError,
+  type KafkaOptionValues,
+  type Neo4jOptionValues,
+} from './connection-options';
 import { positiveInt } from './option-parsers';
 
 const log = createLogger('ingest');
 
-interface IngestFlags {
+interface IngestFlags extends KafkaOptionValues, Neo4jOptionValues {
   group: string;
   topicPrefix: string;
   maxTransactionRecords?: number;
@@ -17,8 +29,8 @@ interface IngestFlags {
 
 /** `nettopo ingest`: the consumer group that turns collector records into the Neo4j topology. */
 export function registerIngest(program: Command): void {
-  program
-    .command('ingest')
+  const command = program.command('ingest');
+  withConfigOption(neo4jOptions(kafkaOptions(command)))
     .description(
       'consume collector records from Kafka and upsert the topology into Neo4j (exactly-once in effect; migrates the graph schema first)',
     )
@@ -43,7 +55,12 @@ export function registerIngest(program: Command): void {
       10,
     )
     .action(async (flags: IngestFlags) => {
+      const kafka = kafkaSettingsOf(command, flags);
+      const neo4j = graphConnectionOf(command, flags);
+      log.info(`Kafka: ${describeKafkaSettings(kafka)}; Neo4j: ${describeGraphConnection(neo4j)}`);
       const ingest = new IngestService({
+        kafka,
+        neo4j,
         groupId: flags.group,
         topicPrefix: flags.topicPrefix,
         maxTransactionRecords: flags.maxTransactionRecords,
@@ -65,7 +82,11 @@ export function registerIngest(program: Command): void {
         last = s;
       }, flags.statsInterval * 1000);
       timer.unref();
-      await ingest.start();
+      await ingest.start().catch(async (err: unknown) => {
+        clearInterval(timer);
+        await ingest.stop();
+        throw serverError(err, { kafka, graph: neo4j });
+      });
       await new Promise<void>((resolve, reject) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());

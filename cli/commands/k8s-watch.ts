@@ -1,17 +1,16 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../common/errors';
 import { createLogger } from '../../common/log';
-import { kafkaSettings } from '../../kafka/kafka-config';
 import { CLUSTER_NAME, ClusterPublisher, ClusterWatcher, KubeClient, loadKubeConfig } from '../../k8s';
-import { brokersOf } from './events';
+import { withConfigOption } from '../command-config';
+import { kafkaOptions, kafkaSettingsOf, type KafkaOptionValues } from './connection-options';
 import { positiveInt } from './option-parsers';
 
 const log = createLogger('k8s-watch');
 
-interface K8sWatchFlags {
+interface K8sWatchFlags extends KafkaOptionValues {
   kubeconfig?: string;
   cluster?: string;
-  brokers?: string;
   topicPrefix: string;
   partitions: number;
   watchTimeout: number;
@@ -19,8 +18,8 @@ interface K8sWatchFlags {
 
 /** `nettopo k8s-watch`: one per cluster, publishes pods, Services and EndpointSlices to Kafka. */
 export function registerK8sWatch(program: Command): void {
-  program
-    .command('k8s-watch')
+  const command = program.command('k8s-watch');
+  withConfigOption(kafkaOptions(command))
     .description(
       "watch a Kubernetes cluster's pods (with their owner workloads), Services and EndpointSlices and publish them " +
         'to compacted Kafka topics for the ingest; run ONE per cluster',
@@ -32,10 +31,6 @@ export function registerK8sWatch(program: Command): void {
     .option(
       '--cluster <name>',
       "the cluster's name in records and keys (default: NETTOPO_K8S_CLUSTER, else the kubeconfig's current cluster)",
-    )
-    .option(
-      '-b, --brokers <list>',
-      'host:port,... (default NETTOPO_KAFKA_BROKERS, else the local stack); SASL/TLS from NETTOPO_KAFKA_* variables',
     )
     .option('--topic-prefix <prefix>', 'prefix of the topic names', '')
     .option('--partitions <n>', 'partitions of the topics it creates', positiveInt('partitions'), 3)
@@ -54,7 +49,7 @@ export function registerK8sWatch(program: Command): void {
           `the cluster name ${JSON.stringify(cluster)} must match ${CLUSTER_NAME.source}; give one with --cluster`,
         );
       const publisher = new ClusterPublisher({
-        settings: kafkaSettings({ brokers: brokersOf(flags.brokers), clientId: 'nettopo-k8s-watch' }),
+        settings: kafkaSettingsOf(command, flags, { clientId: 'nettopo-k8s-watch' }),
         topicPrefix: flags.topicPrefix,
         partitions: flags.partitions,
         log,
