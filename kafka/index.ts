@@ -5,3 +5,4 @@ export * from './kafka-producer';
 export * from './kafka-producer-thread';
 export * from './kafka-sink';
 export * from './kafka-log';
+export * from './kafka-probe';

@@ -10,6 +10,8 @@ import {
 } from '../../collector';
 import { type UndeliveredRecords } from '../../kafka';
 import { withConfigOption } from '../command-config';
+import { registerCollectorMetrics, type MetricsAddress } from '../../metrics';
+import { kafkaReady, metricsOption, startMetrics } from './metrics-options';
 import { kafkaOptions, kafkaSettingsOf, type KafkaOptionValues } from './connection-options';
 import {
   commandLineOptions,
@@ -56,6 +58,7 @@ interface CollectOptions extends ScrubFlags, KafkaOptionValues {
   container?: string[];
   includeSelf?: boolean;
   maxFlows: number;
+  metricsAddress?: MetricsAddress;
   hostId?: string;
   netns?: number[];
 }
@@ -153,10 +156,13 @@ export function registerCollect(program: Command): void {
       'only sockets, listeners and addresses of this network namespace (ip netns name, /proc/<pid>/ns/net path or inode; repeatable)',
       netnsList,
     );
-  withConfigOption(kafkaOptions(scrubOptions(command), { brokers: false })).action(
+  withConfigOption(metricsOption(kafkaOptions(scrubOptions(command), { brokers: false }))).action(
     async (opts: CollectOptions) => {
       const format = opts.format ?? (opts.kafka ? 'none' : 'json');
       if (format === 'table') process.stdout.write(`${tableHeader()}\n`);
+      const settings = opts.kafka
+        ? kafkaSettingsOf(command, opts, { brokers: typeof opts.kafka === 'string' ? opts.kafka : undefined })
+        : undefined;
       const run = CollectorRun.start({
         intervalMs: opts.interval * 1000,
         filter: { pids: opts.pid, ports: opts.port, containers: opts.container, netns: opts.netns },
@@ -164,11 +170,9 @@ export function registerCollect(program: Command): void {
         ignorePid: opts.includeSelf ? 0 : process.pid,
         maxFlows: opts.maxFlows,
         commandLines: commandLineOptions(opts),
-        kafka: opts.kafka
+        kafka: settings
           ? {
-              settings: kafkaSettingsOf(command, opts, {
-                brokers: typeof opts.kafka === 'string' ? opts.kafka : undefined,
-              }),
+              settings,
               topicPrefix: opts.topicPrefix,
               partitions: opts.partitions,
               retentionMs: Math.round(opts.retentionHours * 3600 * 1000),
@@ -184,8 +188,26 @@ export function registerCollect(program: Command): void {
             process.stdout.write(records.map((r) => formatFlow(r, format)).join('\n') + '\n');
         },
       });
+      const metrics = await startMetrics('collector', opts.metricsAddress, (server) => {
+        registerCollectorMetrics(server.registry, {
+          events: () => run.counters().events,
+          flowRecords: () => run.counters().flowRecords,
+          drops: () => run.counters().drops,
+          evicted: () => run.counters().evicted,
+          flowsTracked: () => run.counters().flowsTracked,
+          kafka: () => run.counters().kafka,
+        });
+        server.addReadinessCheck('bpf', () => {
+          if (!run.attached()) throw new Error('no BPF program attached');
+        });
+        if (settings) kafkaReady(server, settings);
+      }).catch(async (err: unknown) => {
+        await run.stop(0);
+        throw err;
+      });
       await untilStopped(opts.duration);
       failIfUndelivered(await run.stop(opts.stopTimeout * 1000));
+      await metrics?.close();
     },
   );
 }

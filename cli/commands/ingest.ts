@@ -13,7 +13,9 @@ import {
   type KafkaOptionValues,
   type Neo4jOptionValues,
 } from './connection-options';
+import { graphReady, kafkaReady, metricsOption, startMetrics } from './metrics-options';
 import { positiveInt } from './option-parsers';
+import { registerIngestMetrics, type MetricsAddress } from '../../metrics';
 
 const log = createLogger('ingest');
 
@@ -25,12 +27,22 @@ interface IngestFlags extends KafkaOptionValues, Neo4jOptionValues {
   untilCaughtUp?: boolean;
   statsInterval: number;
   maxBatchBytes?: number;
+  metricsAddress?: MetricsAddress;
+}
+
+/** `work`, or NaN when it takes longer than `ms` (a scrape does not wait for a server that is away). */
+function within(work: Promise<number>, ms: number): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work.catch(() => Number.NaN),
+    new Promise<number>((resolve) => (timer = setTimeout(() => resolve(Number.NaN), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** `nettopo ingest`: the consumer group that turns collector records into the Neo4j topology. */
 export function registerIngest(program: Command): void {
   const command = program.command('ingest');
-  withConfigOption(neo4jOptions(kafkaOptions(command)))
+  withConfigOption(metricsOption(neo4jOptions(kafkaOptions(command))))
     .description(
       'consume collector records from Kafka and upsert the topology into Neo4j (exactly-once in effect; migrates the graph schema first)',
     )
@@ -82,9 +94,24 @@ export function registerIngest(program: Command): void {
         last = s;
       }, flags.statsInterval * 1000);
       timer.unref();
+      let closeProbe: (() => Promise<void>) | undefined;
+      const metrics = await startMetrics('ingest', flags.metricsAddress, (server) => {
+        const transactionTime = registerIngestMetrics(server.registry, {
+          stats: () => ingest.stats(),
+          lag: () => within(ingest.lag(), 2_000),
+        });
+        ingest.on('transaction', (r: TransactionResult) => transactionTime.observe(r.durationMs / 1000));
+        kafkaReady(server, kafka);
+        closeProbe = graphReady(server, neo4j);
+      });
+      const closeMetrics = async (): Promise<void> => {
+        await metrics?.close();
+        await closeProbe?.();
+      };
       await ingest.start().catch(async (err: unknown) => {
         clearInterval(timer);
         await ingest.stop();
+        await closeMetrics();
         throw serverError(err, { kafka, graph: neo4j });
       });
       await new Promise<void>((resolve, reject) => {
@@ -95,6 +122,7 @@ export function registerIngest(program: Command): void {
       }).finally(async () => {
         clearInterval(timer);
         await ingest.stop();
+        await closeMetrics();
       });
       const s = ingest.stats();
       log.info(`stopped: ${s.records} records, ${s.edgeUpserts} edge upserts, ${s.deadLetters} dead letters`);

@@ -3,6 +3,8 @@ import { ConfigError } from '../../common/errors';
 import { createLogger } from '../../common/log';
 import { CLUSTER_NAME, ClusterPublisher, ClusterWatcher, KubeClient, loadKubeConfig } from '../../k8s';
 import { withConfigOption } from '../command-config';
+import { registerK8sWatchMetrics, type MetricsAddress } from '../../metrics';
+import { kafkaReady, metricsOption, startMetrics } from './metrics-options';
 import { kafkaOptions, kafkaSettingsOf, type KafkaOptionValues } from './connection-options';
 import { positiveInt } from './option-parsers';
 
@@ -14,12 +16,13 @@ interface K8sWatchFlags extends KafkaOptionValues {
   topicPrefix: string;
   partitions: number;
   watchTimeout: number;
+  metricsAddress?: MetricsAddress;
 }
 
 /** `nettopo k8s-watch`: one per cluster, publishes pods, Services and EndpointSlices to Kafka. */
 export function registerK8sWatch(program: Command): void {
   const command = program.command('k8s-watch');
-  withConfigOption(kafkaOptions(command))
+  withConfigOption(metricsOption(kafkaOptions(command)))
     .description(
       "watch a Kubernetes cluster's pods (with their owner workloads), Services and EndpointSlices and publish them " +
         'to compacted Kafka topics for the ingest; run ONE per cluster',
@@ -48,8 +51,9 @@ export function registerK8sWatch(program: Command): void {
         throw new ConfigError(
           `the cluster name ${JSON.stringify(cluster)} must match ${CLUSTER_NAME.source}; give one with --cluster`,
         );
+      const settings = kafkaSettingsOf(command, flags, { clientId: 'nettopo-k8s-watch' });
       const publisher = new ClusterPublisher({
-        settings: kafkaSettingsOf(command, flags, { clientId: 'nettopo-k8s-watch' }),
+        settings,
         topicPrefix: flags.topicPrefix,
         partitions: flags.partitions,
         log,
@@ -65,9 +69,18 @@ export function registerK8sWatch(program: Command): void {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      await Promise.race([watcher.start(), stopped]);
+      let listed = false;
+      const metrics = await startMetrics('k8s-watch', flags.metricsAddress, (server) => {
+        registerK8sWatchMetrics(server.registry, () => watcher.stats);
+        kafkaReady(server, settings);
+        server.addReadinessCheck('kubernetes', () => {
+          if (!listed) throw new Error('the first list of the API server is not done yet');
+        });
+      });
+      await Promise.race([watcher.start().then(() => (listed = true)), stopped]);
       await stopped;
       await watcher.stop();
+      await metrics?.close();
       const s = watcher.stats;
       log.info(
         `stopped: published ${s.published.pod} pod, ${s.published.service} service and ${s.published.endpointslice} ` +
