@@ -26,13 +26,15 @@ export const EXIT_CODES = {
  */
 export class NettopoError extends Error {
   static readonly exitCode: number = EXIT_CODES.failed;
+  /** Whether errors of the class are retriable unless told otherwise. */
+  static readonly retriable: boolean = false;
   readonly retriable: boolean;
   readonly exitCode: number;
 
   constructor(message: string, options: { retriable?: boolean; cause?: unknown; exitCode?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
-    this.retriable = options.retriable ?? false;
+    this.retriable = options.retriable ?? (new.target as typeof NettopoError).retriable;
     this.exitCode = options.exitCode ?? (new.target as typeof NettopoError).exitCode;
   }
 }
@@ -45,10 +47,7 @@ export class ConfigError extends NettopoError {
 /** A server could not be reached (refused, timed out, name not resolved). Retriable. */
 export class UnreachableError extends NettopoError {
   static override readonly exitCode: number = EXIT_CODES.unreachable;
-
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { retriable: true, cause: options.cause });
-  }
+  static override readonly retriable: boolean = true;
 }
 
 /** A server refused the credentials. Not retriable: someone has to fix the user or password. */

@@ -24,6 +24,29 @@ export function readSecretFile(path: string, what: string): string {
 }
 
 /**
+ * A password from its usual layers, the first that has one: a `--…-password-file` flag, `<VAR>` or `<VAR>_FILE` in the
+ * environment, `<key>.password` or `<key>.passwordFile` in a config file (`source` names it).
+ */
+export function resolvePassword(
+  flagFile: { value?: string; flag: string },
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  file: { password?: string; passwordFile?: string; key: string; source?: string },
+): string | undefined {
+  const src = file.source ?? 'the config file';
+  return resolveSecret([
+    { file: flagFile.value, name: flagFile.flag, fileName: flagFile.flag },
+    { value: env[variable], file: env[`${variable}_FILE`], name: variable, fileName: `${variable}_FILE` },
+    {
+      value: file.password,
+      file: file.passwordFile,
+      name: `${file.key}.password in ${src}`,
+      fileName: `${file.key}.passwordFile in ${src}`,
+    },
+  ]);
+}
+
+/**
  * The secret of the first layer that has one (layers in precedence order: flags, environment,
  * config file). A layer that gives both a value and a file is an error: which one was meant?
  * The secret itself never appears in an error.

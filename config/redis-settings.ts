@@ -1,5 +1,5 @@
 import { ConfigError } from '../common/errors';
-import { resolveSecret } from '../common/secret';
+import { resolvePassword } from '../common/secret';
 import type { RedisFileSettings } from './config-schema';
 
 /** How to reach Redis (the reports worker's BullMQ queues). */
@@ -35,21 +35,12 @@ export function redisSettings(
   const settings: RedisSettings = { url };
   const username = env.NETTOPO_REDIS_USERNAME || file?.username;
   if (username) settings.username = username;
-  const password = resolveSecret([
-    { file: flags.redisPasswordFile, name: '--redis-password-file', fileName: '--redis-password-file' },
-    {
-      value: env.NETTOPO_REDIS_PASSWORD,
-      file: env.NETTOPO_REDIS_PASSWORD_FILE,
-      name: 'NETTOPO_REDIS_PASSWORD',
-      fileName: 'NETTOPO_REDIS_PASSWORD_FILE',
-    },
-    {
-      value: file?.password,
-      file: file?.passwordFile,
-      name: `redis.password in ${configFile}`,
-      fileName: `redis.passwordFile in ${configFile}`,
-    },
-  ]);
+  const password = resolvePassword(
+    { value: flags.redisPasswordFile, flag: '--redis-password-file' },
+    env,
+    'NETTOPO_REDIS_PASSWORD',
+    { ...file, key: 'redis', source: configFile },
+  );
   if (password !== undefined) settings.password = password;
   return settings;
 }

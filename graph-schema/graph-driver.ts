@@ -1,6 +1,6 @@
 import neo4j, { type Config, type Driver } from 'neo4j-driver';
 import { ConfigError, NettopoError, UnauthorizedError, UnreachableError } from '../common/errors';
-import { resolveSecret } from '../common/secret';
+import { resolvePassword } from '../common/secret';
 import { connectionUrls, stackConfig } from '../stack/stack-config';
 import { enableBoltTcpNoDelay, installBoltChunking, installBoltPrimitives } from '../patches/neo4j-driver';
 
@@ -54,7 +54,6 @@ export function graphConnection(
   env: NodeJS.ProcessEnv = process.env,
   file: GraphFileLayer = {},
 ): GraphConnection {
-  const src = file.source ?? 'the config file';
   const url =
     flags.neo4jUri || env.NETTOPO_NEO4J_URI || file.uri || connectionUrls(stackConfig({}, env)).neo4jBolt;
   if (!URL_PATTERN.test(url))
@@ -66,21 +65,15 @@ export function graphConnection(
     user: flags.neo4jUser || env.NETTOPO_NEO4J_USER || file.user || 'neo4j',
     database: flags.neo4jDatabase || env.NETTOPO_NEO4J_DATABASE || file.database || 'neo4j',
   };
-  const password = resolveSecret([
-    { file: flags.neo4jPasswordFile, name: '--neo4j-password-file', fileName: '--neo4j-password-file' },
+  const password = resolvePassword(
+    { value: flags.neo4jPasswordFile, flag: '--neo4j-password-file' },
+    env,
+    'NETTOPO_NEO4J_PASSWORD',
     {
-      value: env.NETTOPO_NEO4J_PASSWORD,
-      file: env.NETTOPO_NEO4J_PASSWORD_FILE,
-      name: 'NETTOPO_NEO4J_PASSWORD',
-      fileName: 'NETTOPO_NEO4J_PASSWORD_FILE',
+      ...file,
+      key: 'neo4j',
     },
-    {
-      value: file.password,
-      file: file.passwordFile,
-      name: `neo4j.password in ${src}`,
-      fileName: `neo4j.passwordFile in ${src}`,
-    },
-  ]);
+  );
   if (password !== undefined) connection.password = password;
   const ca = env.NETTOPO_NEO4J_TLS_CA || file.tls?.caFile;
   if (ca) {

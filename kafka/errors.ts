@@ -9,10 +9,7 @@ export class KafkaError extends NettopoError {}
  */
 export class KafkaUnavailableError extends KafkaError {
   static override readonly exitCode: number = EXIT_CODES.unreachable;
-
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { retriable: true, cause: options.cause });
-  }
+  static override readonly retriable: boolean = true;
 }
 
 /** The brokers refused the SASL credentials (or the TLS client certificate). */

@@ -2,7 +2,7 @@ import '../patches/kafkajs'; // before kafkajs: see the module
 import { readFileSync } from 'node:fs';
 import { type KafkaConfig, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
 import { ConfigError } from '../common/errors';
-import { resolveSecret } from '../common/secret';
+import { resolvePassword } from '../common/secret';
 import { kafkajsLogSummary } from './kafka-log';
 
 /** SASL mechanisms kafkajs supports without plugins. */
@@ -147,25 +147,12 @@ export function kafkaSettings(
     if (!(MECHANISMS as readonly string[]).includes(value.toLowerCase()))
       throw new ConfigError(`${name} must be one of ${MECHANISMS.join(', ')}, got '${value}'`);
     const username = flags.saslUsername || env.NETTOPO_KAFKA_SASL_USERNAME || file.sasl?.username;
-    const password = resolveSecret([
-      {
-        file: flags.saslPasswordFile,
-        name: '--kafka-sasl-password-file',
-        fileName: '--kafka-sasl-password-file',
-      },
-      {
-        value: env.NETTOPO_KAFKA_SASL_PASSWORD,
-        file: env.NETTOPO_KAFKA_SASL_PASSWORD_FILE,
-        name: 'NETTOPO_KAFKA_SASL_PASSWORD',
-        fileName: 'NETTOPO_KAFKA_SASL_PASSWORD_FILE',
-      },
-      {
-        value: file.sasl?.password,
-        file: file.sasl?.passwordFile,
-        name: `kafka.sasl.password in ${src}`,
-        fileName: `kafka.sasl.passwordFile in ${src}`,
-      },
-    ]);
+    const password = resolvePassword(
+      { value: flags.saslPasswordFile, flag: '--kafka-sasl-password-file' },
+      env,
+      'NETTOPO_KAFKA_SASL_PASSWORD',
+      { ...file.sasl, key: 'kafka.sasl', source: file.source },
+    );
     if (!username || password === undefined)
       throw new ConfigError(
         `SASL (${name}) needs a user and a password: NETTOPO_KAFKA_SASL_USERNAME and NETTOPO_KAFKA_SASL_PASSWORD(_FILE), or kafka.sasl.username and kafka.sasl.passwordFile (the password is never logged)`,

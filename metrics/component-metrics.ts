@@ -19,12 +19,31 @@ export interface CollectorMetricsSource {
 
 /** `nettopo_collector_*`, `nettopo_kafka_records_*` and `nettopo_bpf_program_*` of a collector. */
 export function registerCollectorMetrics(registry: Registry, source: CollectorMetricsSource): void {
-  pulledCounter(registry, 'nettopo_collector_events_total', 'kernel events handed to the collector', () =>
-    source.events(),
-  );
-  pulledCounter(registry, 'nettopo_collector_flow_records_total', 'flow records made', () =>
-    source.flowRecords(),
-  );
+  const counters: [string, string, () => Sample[] | number][] = [
+    ['collector_events_total', 'kernel events handed to the collector', () => source.events()],
+    ['collector_flow_records_total', 'flow records made', () => source.flowRecords()],
+    [
+      'collector_flows_evicted_total',
+      'sockets evicted from the flow map before they were read',
+      () => source.evicted(),
+    ],
+    [
+      'kafka_records_submitted_total',
+      'records handed to the Kafka sink',
+      () => source.kafka()?.submitted ?? [],
+    ],
+    [
+      'kafka_records_produced_total',
+      'records the brokers acknowledged',
+      () => source.kafka()?.produced ?? [],
+    ],
+    [
+      'kafka_records_refused_total',
+      'records Kafka would not take (too large)',
+      () => source.kafka()?.refused ?? [],
+    ],
+  ];
+  for (const [name, help, read] of counters) pulledCounter(registry, `nettopo_${name}`, help, read);
   pulledCounter(
     registry,
     'nettopo_collector_drops_total',
@@ -39,42 +58,14 @@ export function registerCollectorMetrics(registry: Registry, source: CollectorMe
     },
     ['cause'],
   );
-  pulledCounter(
-    registry,
-    'nettopo_collector_flows_evicted_total',
-    'sockets evicted from the flow map before they were read',
-    () => source.evicted(),
-  );
   pulledGauge(registry, 'nettopo_collector_flows_tracked', 'open sockets tracked in the kernel', () =>
     source.flowsTracked(),
-  );
-  const kafka = (pick: (k: NonNullable<ReturnType<CollectorMetricsSource['kafka']>>) => number) => () => {
-    const k = source.kafka();
-    return k ? pick(k) : [];
-  };
-  pulledCounter(
-    registry,
-    'nettopo_kafka_records_submitted_total',
-    'records handed to the Kafka sink',
-    kafka((k) => k.submitted),
-  );
-  pulledCounter(
-    registry,
-    'nettopo_kafka_records_produced_total',
-    'records the brokers acknowledged',
-    kafka((k) => k.produced),
-  );
-  pulledCounter(
-    registry,
-    'nettopo_kafka_records_refused_total',
-    'records Kafka would not take (too large)',
-    kafka((k) => k.refused),
   );
   pulledGauge(
     registry,
     'nettopo_kafka_records_buffered',
     'records waiting for Kafka',
-    kafka((k) => k.buffered),
+    () => source.kafka()?.buffered ?? [],
   );
   const bpf = new BpfProgramReader();
   pulledGauge(
@@ -109,36 +100,16 @@ export interface IngestMetricsSource {
 
 /** `nettopo_ingest_*`; returns the histogram to observe each transaction's time in. */
 export function registerIngestMetrics(registry: Registry, source: IngestMetricsSource): Histogram {
-  pulledCounter(
-    registry,
-    'nettopo_ingest_records_consumed_total',
-    'valid records applied to the graph',
-    () => source.stats().records,
-  );
-  pulledCounter(
-    registry,
-    'nettopo_ingest_transactions_total',
-    'Neo4j transactions committed',
-    () => source.stats().transactions,
-  );
-  pulledCounter(
-    registry,
-    'nettopo_ingest_edge_upserts_total',
-    'CONNECTS_TO rows upserted',
-    () => source.stats().edgeUpserts,
-  );
-  pulledCounter(
-    registry,
-    'nettopo_ingest_dead_letters_total',
-    'records sent to the dead-letter topic',
-    () => source.stats().deadLetters,
-  );
-  pulledCounter(
-    registry,
-    'nettopo_ingest_graph_retries_total',
-    'transactions retried while Neo4j was unreachable',
-    () => source.stats().graphRetries,
-  );
+  type Stats = ReturnType<IngestMetricsSource['stats']>;
+  const counters: [string, string, (s: Stats) => number][] = [
+    ['records_consumed_total', 'valid records applied to the graph', (s) => s.records],
+    ['transactions_total', 'Neo4j transactions committed', (s) => s.transactions],
+    ['edge_upserts_total', 'CONNECTS_TO rows upserted', (s) => s.edgeUpserts],
+    ['dead_letters_total', 'records sent to the dead-letter topic', (s) => s.deadLetters],
+    ['graph_retries_total', 'transactions retried while Neo4j was unreachable', (s) => s.graphRetries],
+  ];
+  for (const [name, help, pick] of counters)
+    pulledCounter(registry, `nettopo_ingest_${name}`, help, () => pick(source.stats()));
   pulledGauge(
     registry,
     'nettopo_ingest_waiting_for_graph',
