@@ -18,7 +18,8 @@ export class CliRun<T = unknown> {
   constructor(args: string[], env: NodeJS.ProcessEnv = process.env, options: { json?: boolean } = {}) {
     this.child = spawn(process.execPath, ['--require', 'tsx/cjs', CLI, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env,
+      // Log lines as people read them (`time level [component] message`), which tests match.
+      env: { ...env, NETTOPO_LOG_FORMAT: env.NETTOPO_LOG_FORMAT ?? 'pretty' },
     });
     this.child.stdout!.on('data', (d: Buffer) => (this.stdout = Buffer.concat([this.stdout, d])));
     if (options.json ?? true)
