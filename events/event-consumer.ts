@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Consumer, Kafka, type KafkaMessage } from 'kafkajs';
+import { type Consumer, Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import { createLogger } from '../common/log';
 import { ALL_TOPICS, Codec, ContractError, type DecodedRecord, type RecordKind } from '../contract';
 import { kafkaClientConfig, type KafkaSettings } from '../kafka/kafka-config';
@@ -63,6 +63,8 @@ export interface EventHandlers {
    * handler a tombstone goes to `onFailure` (reason `no-value`).
    */
   onTombstone?(origin: MessageOrigin): void | Promise<void>;
+  /** The consumer stopped for good (kafkajs gave up and will not restart it). */
+  onCrash?(error: Error): void;
 }
 
 const log = createLogger('events');
@@ -97,6 +99,9 @@ export class EventConsumer {
   async run(handlers: EventHandlers): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false });
     this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart) handlers.onCrash?.(e.payload.error);
+    });
     await consumer.connect();
     await consumer.subscribe({
       topics: this.options.topics,
@@ -140,6 +145,27 @@ export class EventConsumer {
         await commit(topic, partition, message.offset);
       },
     });
+  }
+
+  /**
+   * The topics of {@link EventConsumerOptions.topics} the brokers do not have. One quick try (no
+   * retries): an unreachable broker is reported at once.
+   * @throws what kafkajs threw when the brokers could not be reached
+   */
+  async missingTopics(): Promise<string[]> {
+    const quick = new Kafka({
+      ...kafkaClientConfig(this.options.settings),
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    });
+    const admin = quick.admin();
+    try {
+      await admin.connect();
+      const existing = new Set(await admin.listTopics());
+      return this.options.topics.filter((t) => !existing.has(t));
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   /** Stops consuming; a tail's own consumer group is deleted. */

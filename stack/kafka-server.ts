@@ -48,6 +48,17 @@ export class KafkaServer implements ManagedServer {
     const dataDir = join(this.home, 'data');
     mkdirSync(dataDir, { recursive: true });
     const properties = join(this.home, 'server.properties');
+    // The client listener: PLAINTEXT, or SASL_PLAINTEXT with one PLAIN user (the broker logs in
+    // to itself as that user too).
+    const client = kafka.sasl ? 'SASL_PLAINTEXT' : 'PLAINTEXT';
+    const quote = (v: string): string => JSON.stringify(v);
+    const sasl = kafka.sasl
+      ? [
+          'sasl.enabled.mechanisms=PLAIN',
+          'sasl.mechanism.inter.broker.protocol=PLAIN',
+          `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=${quote(kafka.sasl.username)} password=${quote(kafka.sasl.password)} user_${kafka.sasl.username}=${quote(kafka.sasl.password)};`,
+        ]
+      : [];
     writeFileSync(
       properties,
       [
@@ -55,11 +66,12 @@ export class KafkaServer implements ManagedServer {
         'process.roles=broker,controller',
         'node.id=1',
         `controller.quorum.voters=1@${host}:${kafka.controllerPort}`,
-        `listeners=PLAINTEXT://${host}:${kafka.port},CONTROLLER://${host}:${kafka.controllerPort}`,
-        `advertised.listeners=PLAINTEXT://${host}:${kafka.port}`,
+        `listeners=${client}://${host}:${kafka.port},CONTROLLER://${host}:${kafka.controllerPort}`,
+        `advertised.listeners=${client}://${host}:${kafka.port}`,
         'controller.listener.names=CONTROLLER',
-        'inter.broker.listener.name=PLAINTEXT',
-        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+        `inter.broker.listener.name=${client}`,
+        `listener.security.protocol.map=CONTROLLER:PLAINTEXT,${client}:${client}`,
+        ...sasl,
         `log.dirs=${dataDir}`,
         'num.partitions=1',
         'default.replication.factor=1',
@@ -133,6 +145,6 @@ export class KafkaServer implements ManagedServer {
   }
 
   probe(): Promise<void> {
-    return probeKafka(this.url());
+    return probeKafka(this.url(), this.config.kafka.sasl);
   }
 }

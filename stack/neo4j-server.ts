@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { ServerStartError } from './errors';
 import { join } from 'node:path';
 import type { LaunchCommand, ManagedServer, PortSpec } from './managed-server';
 import { ensureJars, jarsFolder } from './maven-jars';
@@ -78,12 +80,13 @@ export class Neo4jServer implements ManagedServer {
         `server.memory.heap.initial_size=${neo4j.heap}`,
         `server.memory.heap.max_size=${neo4j.heap}`,
         `server.memory.pagecache.size=${neo4j.pageCache}`,
-        'dbms.security.auth_enabled=false',
+        `dbms.security.auth_enabled=${neo4j.auth ? 'true' : 'false'}`,
         'dbms.usage_report.enabled=false',
         'db.tx_log.rotation.retention_policy=2 files',
         '',
       ].join('\n'),
     );
+    if (neo4j.auth) this.setInitialPassword(java, neo4j.password);
     const args = [
       `-Xms${neo4j.heap}`,
       `-Xmx${neo4j.heap}`,
@@ -104,6 +107,34 @@ export class Neo4jServer implements ManagedServer {
       `--config-dir=${conf}`,
     ];
     return { command: java, args, cwd: this.home };
+  }
+
+  /**
+   * Has Neo4j's admin tool write `password` as user neo4j's initial password (data/dbms/auth.ini),
+   * applied at the next start while the user still has the default one (a new database).
+   */
+  private setInitialPassword(java: string, password: string): void {
+    const run = spawnSync(
+      java,
+      [
+        '-cp',
+        `${jarsFolder(this.config, 'neo4j')}/*`,
+        'org.neo4j.cli.AdminTool',
+        'dbms',
+        'set-initial-password',
+        password,
+      ],
+      {
+        encoding: 'utf8',
+        cwd: this.home,
+        env: { ...process.env, NEO4J_HOME: this.home, NEO4J_CONF: join(this.home, 'conf') },
+      },
+    );
+    if (run.status !== 0)
+      throw new ServerStartError(
+        `neo4j: setting the initial password failed (exit ${run.status}): ${`${run.error?.message ?? ''}${run.stderr ?? ''}`.trim().split('\n').pop()}`,
+        this.logFile,
+      );
   }
 
   async probe(): Promise<void> {

@@ -3,8 +3,12 @@ import neo4j from 'neo4j-driver';
 import Redis from 'ioredis';
 
 /** Sends a Kafka Metadata request (describeCluster) to host:port. */
-export async function probeKafka(broker: string): Promise<void> {
+export async function probeKafka(
+  broker: string,
+  sasl?: { username: string; password: string },
+): Promise<void> {
   const kafka = new Kafka({
+    ...(sasl ? { sasl: { mechanism: 'plain' as const, ...sasl } } : {}),
     clientId: 'nettopo-stack-probe',
     brokers: [broker],
     logLevel: logLevel.NOTHING,

@@ -33,6 +33,11 @@ export interface StackConfig {
     controllerPort: number;
     /** JVM heap, -Xms and -Xmx (NETTOPO_KAFKA_HEAP). @defaultValue '512m' */
     heap: string;
+    /**
+     * SASL/PLAIN on the client listener with this one user (a test stack's "auth on"; the
+     * controller listener stays plaintext). @defaultValue undefined (plaintext, no auth)
+     */
+    sasl?: { username: string; password: string };
   };
   neo4j: {
     /** Bolt port (NETTOPO_NEO4J_BOLT_PORT). @defaultValue 7687 */
@@ -47,6 +52,11 @@ export interface StackConfig {
     user: string;
     /** Password clients send; never logged (NETTOPO_NEO4J_PASSWORD). @defaultValue 'nettopo-dev' */
     password: string;
+    /**
+     * Auth on, with `password` as user neo4j's initial password (a test stack's "auth on").
+     * @defaultValue false (auth disabled on this loopback-only server)
+     */
+    auth?: boolean;
   };
   redis: {
     /** Port (NETTOPO_REDIS_PORT). @defaultValue 6379 */
@@ -79,6 +89,10 @@ export interface StackOverrides {
   neo4jPageCache?: string;
   kubeApiserverPort?: number;
   kubeEtcdPort?: number;
+  /** Kafka with SASL/PLAIN and this user (tests). */
+  kafkaSasl?: { username: string; password: string };
+  /** Neo4j with auth on and this password for user neo4j (tests). */
+  neo4jPassword?: string;
 }
 
 function port(name: string, value: number | string | undefined, fallback: number): number {
@@ -122,6 +136,7 @@ export function stackConfig(
         9093,
       ),
       heap: size('NETTOPO_KAFKA_HEAP', overrides.kafkaHeap ?? env.NETTOPO_KAFKA_HEAP, '512m'),
+      ...(overrides.kafkaSasl ? { sasl: overrides.kafkaSasl } : {}),
     },
     neo4j: {
       boltPort: port('NETTOPO_NEO4J_BOLT_PORT', overrides.neo4jBoltPort ?? env.NETTOPO_NEO4J_BOLT_PORT, 7687),
@@ -129,7 +144,8 @@ export function stackConfig(
       heap: size('NETTOPO_NEO4J_HEAP', overrides.neo4jHeap ?? env.NETTOPO_NEO4J_HEAP, '1g'),
       pageCache: overrides.neo4jPageCache ?? env.NETTOPO_NEO4J_PAGECACHE ?? '128m',
       user: env.NETTOPO_NEO4J_USER || 'neo4j',
-      password: env.NETTOPO_NEO4J_PASSWORD || 'nettopo-dev',
+      password: overrides.neo4jPassword ?? (env.NETTOPO_NEO4J_PASSWORD || 'nettopo-dev'),
+      ...(overrides.neo4jPassword === undefined ? {} : { auth: true }),
     },
     redis: {
       port: port('NETTOPO_REDIS_PORT', env.NETTOPO_REDIS_PORT, 6379),

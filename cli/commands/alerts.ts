@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../../common/log';
 import { kafkaSettings } from '../../kafka/kafka-config';
 import { AlertService, loadAlertsConfig } from '../../reports';
-import { brokersOf } from './events';
+import { brokersOf } from './connection-options';
 
 const log = createLogger('alerts');
 

@@ -8,8 +8,11 @@ import {
   undeliveredNote,
   type FlowOutputFormat,
 } from '../../collector';
-import { kafkaSettings, type UndeliveredRecords } from '../../kafka';
-import { brokersOf } from './events';
+import { type UndeliveredRecords } from '../../kafka';
+import { withConfigOption } from '../command-config';
+import { registerCollectorMetrics, type MetricsAddress } from '../../metrics';
+import { kafkaReady, metricsOption, startMetrics } from './metrics-options';
+import { kafkaOptions, kafkaSettingsOf, type KafkaOptionValues } from './connection-options';
 import {
   commandLineOptions,
   intList,
@@ -36,7 +39,7 @@ function hostId(value: string): string {
   return id;
 }
 
-interface CollectOptions extends ScrubFlags {
+interface CollectOptions extends ScrubFlags, KafkaOptionValues {
   maxRecordBytes: number;
   duration?: number;
   interval: number;
@@ -55,6 +58,7 @@ interface CollectOptions extends ScrubFlags {
   container?: string[];
   includeSelf?: boolean;
   maxFlows: number;
+  metricsAddress?: MetricsAddress;
   hostId?: string;
   netns?: number[];
 }
@@ -91,7 +95,7 @@ export function registerCollect(program: Command): void {
       'also produce every record to Kafka (host:port,...; default NETTOPO_KAFKA_BROKERS, else the local stack); SASL/TLS from NETTOPO_KAFKA_* variables',
     )
     .option('--topic-prefix <prefix>', 'prefix of the topic names (e.g. for a test)', '')
-    .option('--partitions <n>', 'partitions of topics created on start', positiveNumber('partitions'), 3)
+    .option('--partitions <n>', 'partitions of topics created on start', positiveInt('partitions'), 3)
     .option(
       '--retention-hours <hours>',
       'retention of the flow and heartbeat topics created on start',
@@ -152,39 +156,60 @@ export function registerCollect(program: Command): void {
       'only sockets, listeners and addresses of this network namespace (ip netns name, /proc/<pid>/ns/net path or inode; repeatable)',
       netnsList,
     );
-  scrubOptions(command).action(async (opts: CollectOptions) => {
-    const format = opts.format ?? (opts.kafka ? 'none' : 'json');
-    if (format === 'table') process.stdout.write(`${tableHeader()}\n`);
-    const run = CollectorRun.start({
-      intervalMs: opts.interval * 1000,
-      filter: { pids: opts.pid, ports: opts.port, containers: opts.container, netns: opts.netns },
-      hostId: opts.hostId ?? envHostId(),
-      ignorePid: opts.includeSelf ? 0 : process.pid,
-      maxFlows: opts.maxFlows,
-      commandLines: commandLineOptions(opts),
-      kafka: opts.kafka
-        ? {
-            settings: kafkaSettings({
-              brokers: brokersOf(typeof opts.kafka === 'string' ? opts.kafka : undefined),
-            }),
-            topicPrefix: opts.topicPrefix,
-            partitions: Math.round(opts.partitions),
-            retentionMs: Math.round(opts.retentionHours * 3600 * 1000),
-            bufferBytes: Math.round(opts.bufferMb * 1024 * 1024),
-            compression: opts.compression,
-            maxRecordBytes: opts.maxRecordBytes,
-            heartbeatIntervalMs: opts.heartbeat * 1000,
-            hostIntervalMs: opts.hostInterval * 1000,
-          }
-        : undefined,
-      onFlows: (records) => {
-        if (format !== 'none')
-          process.stdout.write(records.map((r) => formatFlow(r, format)).join('\n') + '\n');
-      },
-    });
-    await untilStopped(opts.duration);
-    failIfUndelivered(await run.stop(opts.stopTimeout * 1000));
-  });
+  withConfigOption(metricsOption(kafkaOptions(scrubOptions(command), { brokers: false }))).action(
+    async (opts: CollectOptions) => {
+      const format = opts.format ?? (opts.kafka ? 'none' : 'json');
+      if (format === 'table') process.stdout.write(`${tableHeader()}\n`);
+      const settings = opts.kafka
+        ? kafkaSettingsOf(command, opts, { brokers: typeof opts.kafka === 'string' ? opts.kafka : undefined })
+        : undefined;
+      const run = CollectorRun.start({
+        intervalMs: opts.interval * 1000,
+        filter: { pids: opts.pid, ports: opts.port, containers: opts.container, netns: opts.netns },
+        hostId: opts.hostId ?? envHostId(),
+        ignorePid: opts.includeSelf ? 0 : process.pid,
+        maxFlows: opts.maxFlows,
+        commandLines: commandLineOptions(opts),
+        kafka: settings
+          ? {
+              settings,
+              topicPrefix: opts.topicPrefix,
+              partitions: opts.partitions,
+              retentionMs: Math.round(opts.retentionHours * 3600 * 1000),
+              bufferBytes: Math.round(opts.bufferMb * 1024 * 1024),
+              compression: opts.compression,
+              maxRecordBytes: opts.maxRecordBytes,
+              heartbeatIntervalMs: opts.heartbeat * 1000,
+              hostIntervalMs: opts.hostInterval * 1000,
+            }
+          : undefined,
+        onFlows: (records) => {
+          if (format !== 'none')
+            process.stdout.write(records.map((r) => formatFlow(r, format)).join('\n') + '\n');
+        },
+      });
+      const metrics = await startMetrics('collector', opts.metricsAddress, (server) => {
+        registerCollectorMetrics(server.registry, {
+          events: () => run.counters().events,
+          flowRecords: () => run.counters().flowRecords,
+          drops: () => run.counters().drops,
+          evicted: () => run.counters().evicted,
+          flowsTracked: () => run.counters().flowsTracked,
+          kafka: () => run.counters().kafka,
+        });
+        server.addReadinessCheck('bpf', () => {
+          if (!run.attached()) throw new Error('no BPF program attached');
+        });
+        if (settings) kafkaReady(server, settings);
+      }).catch(async (err: unknown) => {
+        await run.stop(0);
+        throw err;
+      });
+      await untilStopped(opts.duration);
+      failIfUndelivered(await run.stop(opts.stopTimeout * 1000));
+      await metrics?.close();
+    },
+  );
 }
 
 /** Exit status of a collector that lost records. */

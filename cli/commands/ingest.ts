@@ -1,11 +1,25 @@
 import { Command } from 'commander';
 import { createLogger } from '../../common/log';
+import { describeKafkaSettings } from '../../kafka/kafka-config';
 import { IngestService, type TransactionResult } from '../../ingest';
+import { withConfigOption } from '../command-config';
+import {
+  describeGraphConnection,
+  graphConnectionOf,
+  kafkaOptions,
+  kafkaSettingsOf,
+  neo4jOptions,
+  serverError,
+  type KafkaOptionValues,
+  type Neo4jOptionValues,
+} from './connection-options';
+import { graphReady, kafkaReady, metricsOption, startMetrics } from './metrics-options';
 import { duration, positiveInt } from './option-parsers';
+import { registerIngestMetrics, type MetricsAddress } from '../../metrics';
 
 const log = createLogger('ingest');
 
-interface IngestFlags {
+interface IngestFlags extends KafkaOptionValues, Neo4jOptionValues {
   group: string;
   topicPrefix: string;
   maxTransactionRecords?: number;
@@ -13,15 +27,25 @@ interface IngestFlags {
   untilCaughtUp?: boolean;
   statsInterval: number;
   maxBatchBytes?: number;
+  metricsAddress?: MetricsAddress;
   history: boolean;
   historyBucket?: number;
   historyRetention?: number;
 }
 
+/** `work`, or NaN when it takes longer than `ms` (a scrape does not wait for a server that is away). */
+function within(work: Promise<number>, ms: number): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work.catch(() => Number.NaN),
+    new Promise<number>((resolve) => (timer = setTimeout(() => resolve(Number.NaN), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** `nettopo ingest`: the consumer group that turns collector records into the Neo4j topology. */
 export function registerIngest(program: Command): void {
-  program
-    .command('ingest')
+  const command = program.command('ingest');
+  withConfigOption(metricsOption(neo4jOptions(kafkaOptions(command))))
     .description(
       'consume collector records from Kafka and upsert the topology into Neo4j (exactly-once in effect; migrates the graph schema first)',
     )
@@ -39,6 +63,12 @@ export function registerIngest(program: Command): void {
       'fetch size per partition (default 4 MiB)',
       positiveInt('max-batch-bytes'),
     )
+    .option(
+      '--stats-interval <seconds>',
+      'log throughput every this many seconds',
+      positiveInt('stats-interval'),
+      10,
+    )
     .option('--no-history', 'do not record the topology history (graph-schema/README.md, "History")')
     .option(
       '--history-bucket <duration>',
@@ -50,14 +80,13 @@ export function registerIngest(program: Command): void {
       'how long history buckets are kept (default 7d)',
       duration('history-retention'),
     )
-    .option(
-      '--stats-interval <seconds>',
-      'log throughput every this many seconds',
-      positiveInt('stats-interval'),
-      10,
-    )
     .action(async (flags: IngestFlags) => {
+      const kafka = kafkaSettingsOf(command, flags);
+      const neo4j = graphConnectionOf(command, flags);
+      log.info(`Kafka: ${describeKafkaSettings(kafka)}; Neo4j: ${describeGraphConnection(neo4j)}`);
       const ingest = new IngestService({
+        kafka,
+        neo4j,
         groupId: flags.group,
         topicPrefix: flags.topicPrefix,
         maxTransactionRecords: flags.maxTransactionRecords,
@@ -84,7 +113,26 @@ export function registerIngest(program: Command): void {
         last = s;
       }, flags.statsInterval * 1000);
       timer.unref();
-      await ingest.start();
+      let closeProbe: (() => Promise<void>) | undefined;
+      const metrics = await startMetrics('ingest', flags.metricsAddress, (server) => {
+        const transactionTime = registerIngestMetrics(server.registry, {
+          stats: () => ingest.stats(),
+          lag: () => within(ingest.lag(), 2_000),
+        });
+        ingest.on('transaction', (r: TransactionResult) => transactionTime.observe(r.durationMs / 1000));
+        kafkaReady(server, kafka);
+        closeProbe = graphReady(server, neo4j);
+      });
+      const closeMetrics = async (): Promise<void> => {
+        await metrics?.close();
+        await closeProbe?.();
+      };
+      await ingest.start().catch(async (err: unknown) => {
+        clearInterval(timer);
+        await ingest.stop();
+        await closeMetrics();
+        throw serverError(err, { kafka, graph: neo4j });
+      });
       await new Promise<void>((resolve, reject) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
@@ -93,6 +141,7 @@ export function registerIngest(program: Command): void {
       }).finally(async () => {
         clearInterval(timer);
         await ingest.stop();
+        await closeMetrics();
       });
       const s = ingest.stats();
       log.info(`stopped: ${s.records} records, ${s.edgeUpserts} edge upserts, ${s.deadLetters} dead letters`);

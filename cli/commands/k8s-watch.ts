@@ -1,26 +1,28 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../common/errors';
 import { createLogger } from '../../common/log';
-import { kafkaSettings } from '../../kafka/kafka-config';
 import { CLUSTER_NAME, ClusterPublisher, ClusterWatcher, KubeClient, loadKubeConfig } from '../../k8s';
-import { brokersOf } from './events';
+import { withConfigOption } from '../command-config';
+import { registerK8sWatchMetrics, type MetricsAddress } from '../../metrics';
+import { kafkaReady, metricsOption, startMetrics } from './metrics-options';
+import { kafkaOptions, kafkaSettingsOf, type KafkaOptionValues } from './connection-options';
 import { positiveInt } from './option-parsers';
 
 const log = createLogger('k8s-watch');
 
-interface K8sWatchFlags {
+interface K8sWatchFlags extends KafkaOptionValues {
   kubeconfig?: string;
   cluster?: string;
-  brokers?: string;
   topicPrefix: string;
   partitions: number;
   watchTimeout: number;
+  metricsAddress?: MetricsAddress;
 }
 
 /** `nettopo k8s-watch`: one per cluster, publishes pods, Services and EndpointSlices to Kafka. */
 export function registerK8sWatch(program: Command): void {
-  program
-    .command('k8s-watch')
+  const command = program.command('k8s-watch');
+  withConfigOption(metricsOption(kafkaOptions(command)))
     .description(
       "watch a Kubernetes cluster's pods (with their owner workloads), Services and EndpointSlices and publish them " +
         'to compacted Kafka topics for the ingest; run ONE per cluster',
@@ -32,10 +34,6 @@ export function registerK8sWatch(program: Command): void {
     .option(
       '--cluster <name>',
       "the cluster's name in records and keys (default: NETTOPO_K8S_CLUSTER, else the kubeconfig's current cluster)",
-    )
-    .option(
-      '-b, --brokers <list>',
-      'host:port,... (default NETTOPO_KAFKA_BROKERS, else the local stack); SASL/TLS from NETTOPO_KAFKA_* variables',
     )
     .option('--topic-prefix <prefix>', 'prefix of the topic names', '')
     .option('--partitions <n>', 'partitions of the topics it creates', positiveInt('partitions'), 3)
@@ -53,8 +51,9 @@ export function registerK8sWatch(program: Command): void {
         throw new ConfigError(
           `the cluster name ${JSON.stringify(cluster)} must match ${CLUSTER_NAME.source}; give one with --cluster`,
         );
+      const settings = kafkaSettingsOf(command, flags, { clientId: 'nettopo-k8s-watch' });
       const publisher = new ClusterPublisher({
-        settings: kafkaSettings({ brokers: brokersOf(flags.brokers), clientId: 'nettopo-k8s-watch' }),
+        settings,
         topicPrefix: flags.topicPrefix,
         partitions: flags.partitions,
         log,
@@ -70,9 +69,18 @@ export function registerK8sWatch(program: Command): void {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      await Promise.race([watcher.start(), stopped]);
+      let listed = false;
+      const metrics = await startMetrics('k8s-watch', flags.metricsAddress, (server) => {
+        registerK8sWatchMetrics(server.registry, () => watcher.stats);
+        kafkaReady(server, settings);
+        server.addReadinessCheck('kubernetes', () => {
+          if (!listed) throw new Error('the first list of the API server is not done yet');
+        });
+      });
+      await Promise.race([watcher.start().then(() => (listed = true)), stopped]);
       await stopped;
       await watcher.stop();
+      await metrics?.close();
       const s = watcher.stats;
       log.info(
         `stopped: published ${s.published.pod} pod, ${s.published.service} service and ${s.published.endpointslice} ` +

@@ -19,7 +19,7 @@ import {
   summaryLine,
   thresholdsOf,
 } from '../../reports';
-import { brokersOf } from './events';
+import { brokersOf } from './connection-options';
 import { stringList } from './option-parsers';
 
 const log = createLogger('reports');

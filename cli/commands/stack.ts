@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../../common';
+import { positiveInt } from './option-parsers';
 import {
   connectionUrls,
   DEFAULT_SERVERS,
@@ -196,7 +197,7 @@ export function registerStack(program: Command): void {
     });
 
   withStackOptions(stack.command('logs').description("print (or follow) the servers' log files"))
-    .option('-n, --lines <n>', 'lines per server', (v) => Number(v), 50)
+    .option('-n, --lines <n>', 'lines per server', positiveInt('lines'), 50)
     .option('-f, --follow', 'keep printing new lines')
     .action(async (args: string[], flags: StackFlags & { lines: number; follow?: boolean }) => {
       const local = stackFrom(flags);

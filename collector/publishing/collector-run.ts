@@ -1,11 +1,12 @@
 import { createLogger } from '../../common/log';
-import { CollectorPublisher } from './collector-publisher';
+import { CollectorPublisher, heartbeatDrops } from './collector-publisher';
 import { CommandLineFilter, type CommandLineOptions } from '../attribution/command-line';
 import { Enricher } from '../attribution/enricher';
 import { readHostInfo } from '../attribution/host-info';
 import { ProcessResolver } from '../attribution/process-resolver';
 import { FlowCollector, type FlowFilter } from '../flows/flow-collector';
 import type { FlowRecord } from '../../contract/flow-record';
+import type { NativeStats } from '../kernel/native';
 import { KafkaSink, type KafkaSinkOptions, type UndeliveredRecords } from '../../kafka/kafka-sink';
 
 const log = createLogger('collector');
@@ -53,6 +54,7 @@ export interface CollectorRunOptions {
  */
 export class CollectorRun {
   private printed = 0;
+  private lastStats: NativeStats | undefined;
 
   private constructor(
     readonly enricher: Enricher,
@@ -100,6 +102,37 @@ export class CollectorRun {
     });
     publisher?.start();
     return run;
+  }
+
+  /** The run's counters now: what its metrics show (drops as the heartbeat counts them). */
+  counters(): {
+    events: number;
+    flowRecords: number;
+    drops: ReturnType<typeof heartbeatDrops>;
+    evicted: number;
+    flowsTracked: number;
+    kafka?: { submitted: number; produced: number; refused: number; buffered: number };
+  } {
+    const s = this.collector.stats() ?? this.lastStats;
+    if (s) this.lastStats = s;
+    const k = this.sink?.stats();
+    return {
+      events: s?.eventsDelivered ?? 0,
+      flowRecords: this.printed,
+      drops: heartbeatDrops(s, this.sink?.stats().dropped ?? 0),
+      evicted: s?.flowsEvicted ?? 0,
+      flowsTracked: s?.flowsPresent ?? 0,
+      ...(k
+        ? {
+            kafka: { submitted: k.submitted, produced: k.produced, refused: k.refused, buffered: k.buffered },
+          }
+        : {}),
+    };
+  }
+
+  /** Whether the programs that see connections are attached (a collector without them sees nothing). */
+  attached(): boolean {
+    return this.collector.capabilities().some((c) => c.attached);
   }
 
   /**

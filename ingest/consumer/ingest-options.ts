@@ -2,10 +2,13 @@ import type { Logger } from '../../common/log';
 import type { IngestKind } from '../../contract';
 import type { GraphConnection } from '../../graph-schema/graph-driver';
 import type { HistoryOptions } from '../history/history-writer';
+import type { KafkaSettings } from '../../kafka/kafka-config';
 
 /** Options of {@link IngestService}. */
 export interface IngestOptions {
-  /** Kafka brokers. @defaultValue `[connectionUrls().kafkaBroker]` (NETTOPO_KAFKA_PORT) */
+  /** How to reach Kafka: brokers, SASL, TLS (`kafkaSettings()`); wins over {@link IngestOptions.brokers}. */
+  kafka?: KafkaSettings;
+  /** Kafka brokers, plaintext. @defaultValue `[connectionUrls().kafkaBroker]` (NETTOPO_KAFKA_PORT) */
   brokers?: string[];
   /** Consumer group; progress in Neo4j is kept per group. @defaultValue `'nettopo-ingest'` */
   groupId?: string;

@@ -7,6 +7,7 @@ import { Codec, DEAD_LETTER_TOPIC, topicConfigEntries, topicOf, type IngestKind 
 import { createGraphDriver } from '../../graph-schema/graph-driver';
 import { SchemaMigrator } from '../../graph-schema/schema-migrator';
 import { connectionUrls } from '../../stack/stack-config';
+import { kafkaClientConfig, kafkaSettings } from '../../kafka/kafka-config';
 import type { FlowRecord } from '../../contract/flow-record';
 import { BatchProcessor, type BatchPart } from '../graph/batch-processor';
 import { HistoryWriter } from '../history/history-writer';
@@ -79,8 +80,11 @@ export class IngestService extends EventEmitter {
     this.topics = new Map((options.kinds ?? ALL_KINDS).map((k) => [`${prefix}${topicOf(k).topic}`, k]));
     this.deadLetterTopic = `${prefix}${DEAD_LETTER_TOPIC.topic}`;
     this.kafka = new Kafka({
+      ...kafkaClientConfig(
+        options.kafka ??
+          kafkaSettings({ brokers: (options.brokers ?? [connectionUrls().kafkaBroker]).join(',') }, {}),
+      ),
       clientId: `nettopo-ingest-${process.pid}`,
-      brokers: options.brokers ?? [connectionUrls().kafkaBroker],
       logLevel: logLevel.NOTHING,
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
     });

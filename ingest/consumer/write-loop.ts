@@ -266,8 +266,10 @@ export class WriteLoop {
           defaultAccessMode: neo4j.session.WRITE,
         });
         try {
+          const started = performance.now();
           const result = await session.executeWrite(work);
           result.committedAt = Date.now();
+          result.durationMs = performance.now() - started;
           return result;
         } catch (err) {
           const e = classifyNeo4jError(err);

@@ -127,6 +127,7 @@ export class BatchProcessor {
       edgeUpserts: 0,
       closedAt: [],
       committedAt: 0,
+      durationMs: 0,
     };
     const fresh: DecodedMessage[] = [];
     const saves: SavedProgress[] = [];

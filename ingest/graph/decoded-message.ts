@@ -59,4 +59,6 @@ export interface TransactionResult {
   closedAt: number[];
   /** When the transaction committed (ms since the epoch). */
   committedAt: number;
+  /** How long Neo4j took, from the transaction's start to its commit (the attempt that committed), ms. */
+  durationMs: number;
 }

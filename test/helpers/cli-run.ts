@@ -29,7 +29,8 @@ export class CliRun<T = unknown> {
     const [file, ...prefix] = options.command ?? nettopoCommand();
     this.child = spawn(file!, [...prefix, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env,
+      // Log lines as people read them (`time level [component] message`), which tests match.
+      env: { ...env, NETTOPO_LOG_FORMAT: env.NETTOPO_LOG_FORMAT ?? 'pretty' },
     });
     this.child.stdout!.on('data', (d: Buffer) => (this.stdout = Buffer.concat([this.stdout, d])));
     if (options.json ?? true)

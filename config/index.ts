@@ -1,0 +1,3 @@
+export * from './config-file';
+export * from './config-schema';
+export * from './redis-settings';
