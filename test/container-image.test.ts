@@ -128,7 +128,19 @@ describe('the container image (podman, real kernel)', function () {
     const spec = collectorRunSpec();
     const name = `nettopo-test-${randomBytes(4).toString('hex')}`;
     containers.push(name);
-    const command = [...PODMAN, 'run', '--rm', '--name', name, ...ulimits(), ...runFlags(spec), image];
+    // The tests read the human log format (JSON is the default off a terminal); podman passes no environment on.
+    const env = ['-e', 'NETTOPO_LOG_FORMAT=pretty'];
+    const command = [
+      ...PODMAN,
+      'run',
+      '--rm',
+      '--name',
+      name,
+      ...env,
+      ...ulimits(),
+      ...runFlags(spec),
+      image,
+    ];
     assertFullyObserved(
       await observeCollector((args) => new CliRun<FlowRecord>(args, process.env, { command })),
     );
